@@ -1,0 +1,1 @@
+"""Grammar files of the constraint language, installed as package data."""

@@ -1,0 +1,120 @@
+"""Exceptions and warnings raised by Loom.
+
+Every error Loom raises on purpose derives from `LoomError`. Subclasses also derive from
+the built-in exception a caller would catch for the same fault, so ``except ValueError``
+keeps working::
+
+    LoomError
+    ├── ConstraintSyntaxError (ValueError)  text that is not in the constraint language
+    ├── ConstraintError (ValueError)        a constraint that does not fit a schema
+    │   └── UnknownFeatureError (KeyError)  a feature name the schema does not have
+    ├── DataError (ValueError)              input data that cannot be encoded
+    │   ├── DataFileNotFoundError (FileNotFoundError)
+    │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
+    │   ├── TargetError                     a missing or unusable target column
+    │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
+    └── InvalidParameterError (ValueError)  an argument outside its allowed values
+
+    LoomWarning (UserWarning)
+    ├── ConstantFeatureWarning              a feature with one value gives no literals
+    └── UnseenValueWarning                  a value the schema does not know
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConstantFeatureWarning",
+    "ConstraintError",
+    "ConstraintSyntaxError",
+    "CsvFormatError",
+    "DataError",
+    "DataFileNotFoundError",
+    "InvalidParameterError",
+    "LoomError",
+    "LoomWarning",
+    "MemoryLimitError",
+    "TargetError",
+    "UnknownFeatureError",
+    "UnseenValueWarning",
+]
+
+
+class LoomError(Exception):
+    """Base class of every error Loom raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError would print repr(message); the message is meant to be read as is.
+        return str(self.args[0]) if self.args else ""
+
+
+class ConstraintSyntaxError(LoomError, ValueError):
+    """Constraint text that the grammar does not accept.
+
+    Attributes
+    ----------
+    line, column : int
+        1-based position of the offending character or token.
+    context : str
+        The source line with a caret under the position.
+    expected : tuple of str
+        Readable names of the tokens that could have come next, sorted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int,
+        context: str = "",
+        expected: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.context = context
+        self.expected = expected
+
+
+class ConstraintError(LoomError, ValueError):
+    """A well-formed constraint that does not fit the schema it is applied to."""
+
+
+class UnknownFeatureError(ConstraintError, KeyError):
+    """A constraint names a feature that the schema does not have."""
+
+
+class DataError(LoomError, ValueError):
+    """Input data that cannot be read or encoded."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """The data file does not exist."""
+
+
+class CsvFormatError(DataError):
+    """A CSV file that is malformed: a bad header, a row of the wrong length."""
+
+
+class TargetError(DataError):
+    """A target column that is missing or cannot serve a classifier."""
+
+
+class MemoryLimitError(DataError, MemoryError):
+    """An encoding would need more memory than the limit allows."""
+
+
+class InvalidParameterError(LoomError, ValueError):
+    """An argument outside its allowed values."""
+
+
+class LoomWarning(UserWarning):
+    """Base class of Loom's warnings."""
+
+
+class ConstantFeatureWarning(LoomWarning):
+    """A feature that takes one value (or none) and so gives no bit columns."""
+
+
+class UnseenValueWarning(LoomWarning):
+    """Data holds a value that the schema it is encoded with does not know."""
