@@ -383,9 +383,8 @@ def format_rules(statements: Iterable[Statement | Constraint]) -> str:
     Examples
     --------
     >>> from loom.constraints.ast import BooleanAtom, Statement, format_rules
-    >>> print(format_rules([Statement(BooleanAtom("a"), name="r1"), BooleanAtom("b")]))
-    r1: a
-    b
+    >>> format_rules([Statement(BooleanAtom("a"), name="r1"), BooleanAtom("b")])
+    'r1: a\\nb\\n'
     """
     return "".join(f"{statement}\n" for statement in statements)
 
@@ -542,7 +541,7 @@ def features(node: Constraint) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> from loom import parse
+    >>> from loom.constraints import features, parse
     >>> features(parse("if a and color = red then not a"))
     ('a', 'color')
     """

@@ -121,9 +121,38 @@ class _LineBreaks:
                 log.open_brackets.append(token)
             elif token.type in _CLOSERS and log.open_brackets:
                 log.open_brackets.pop()
+            else:
+                token = _retype_word(token, log.current)
             last_type = token.type
             log.previous, log.current = log.current, token
             yield token
+
+
+def _retype_word(token: Token, previous: Token | None) -> Token:
+    """Give a word the token type its spelling has, whatever the lexer state.
+
+    The contextual lexer reads a keyword as NAME where the keyword cannot come next
+    (`x = true`), and reads `1or` as a number and a keyword. A keyword is always a
+    keyword, and a word glued to a number is a NAME, which the parser then rejects.
+    """
+    word = str(token)
+    if token.type != "NAME" and word not in KEYWORDS:
+        return token
+    after_number = (
+        previous is not None
+        and previous.type == "NUMBER"
+        and previous.end_pos == token.start_pos
+    )
+    if after_number:
+        kind = "NAME"
+    elif word in KEYWORDS:
+        # Lark names the terminal of an anonymous keyword string after its upper case.
+        kind = word.upper()
+    else:
+        return token
+    if kind == token.type:
+        return token
+    return Token.new_borrow_pos(kind, word, token)
 
 
 class _ToAst(Transformer[Token, Any]):
@@ -154,6 +183,7 @@ class _ToAst(Transformer[Token, Any]):
         return tuple((str(key), value) for key, value in pairs)
 
     def annotation(self, children: list[Any]) -> tuple[Token, Value]:
+        self._bare_word(children[0])  # rejects keys such as AND, as names do
         return (children[0], children[1])
 
     def iff(self, children: list[Constraint]) -> Constraint:
@@ -370,11 +400,16 @@ def _unescape(body: str, text: str, token: Token) -> str:
 
 
 def _parse_bound(token: Token, text: str, kind: str) -> int:
-    number = float(token)
     if not re.fullmatch(r"[+-]?[0-9]+", str(token)):
         msg = f"the bound of {kind} must be an integer, got {str(token)!r}"
         raise _syntax_error(msg, text, token)
-    return int(number) if abs(number) < 2**63 else int(str(token))
+    try:
+        # Read the digits as an int, because a float rounds bounds above 2**53.
+        return int(str(token))
+    except ValueError:
+        # Python 3.11 caps int() at sys.get_int_max_str_digits() digits (default 4300).
+        msg = f"the bound of {kind} has too many digits ({len(str(token))})"
+        raise _syntax_error(msg, text, token) from None
 
 
 # ---------------------------------------------------------------------------
@@ -486,13 +521,20 @@ def _token_message(
         return f"unexpected {value!r}: it has no matching {_CLOSERS[token.type]!r}"
     if _is_keyword_in_other_case(token):
         return f"unexpected {value!r}: keywords are lower case, write {value.lower()!r}"
+    if value in KEYWORDS and accepted >= _VALUE_START and "NOT" not in accepted:
+        where = f" after {_readable_token(previous)}" if previous is not None else ""
+        return (
+            f"expected a value{where}, but found the keyword {value!r}: quote it as "
+            f'"{value}" to use it as a value'
+        )
     if token.type == "EQUAL" and previous is not None and previous.type == "EQUAL":
         return "unexpected '=': write '=' for equality, not '=='"
     adjacent = previous is not None and previous.end_pos == token.start_pos
     if adjacent and token.type in ("NAME", "NUMBER") and previous.type == "NUMBER":
         word = _word_around(text, int(previous.start_pos or 0))
         return f"unexpected {value!r} in {word!r}: {_quote_advice(word)}"
-    if token.type == "NUMBER" and "NAME" in accepted and "NUMBER" not in accepted:
+    formula_expected = "NAME" in accepted and "LPAR" in accepted
+    if token.type == "NUMBER" and formula_expected and "NUMBER" not in accepted:
         word = _word_around(text, int(token.start_pos or 0))
         return (
             f"unexpected number {word!r} where a formula was expected: a feature "
@@ -503,7 +545,10 @@ def _token_message(
             "unexpected line break: parse() reads one constraint; use parse_rules() "
             "for several, or break the line after an operator"
         )
-    if token.type in ("SEMICOLON", "COLON", "LSQB") and start == "constraint":
+    # Inside brackets, `:` and `[` are misplaced tokens, not rule-set syntax.
+    enclosing = [bracket for bracket in open_brackets if bracket is not token]
+    rule_set_token = token.type in ("SEMICOLON", "COLON", "LSQB") and not enclosing
+    if rule_set_token and start == "constraint":
         return (
             f"unexpected {value!r}: parse() reads one constraint without a name or "
             "annotations; use parse_rules() for rule-set text"
@@ -529,7 +574,7 @@ def _generic_message(
         found = "the text ends"
     else:
         found = f"found {_readable_token(token)}"
-    where = f" after {str(previous)!r}" if previous is not None else ""
+    where = f" after {_readable_token(previous)}" if previous is not None else ""
     return f"expected {wanted}{where}, but {found}"
 
 
@@ -557,7 +602,7 @@ def _readable_token(token: Token) -> str:
 
 
 def _word_around(text: str, start: int) -> str:
-    match = re.compile(r"[^\s,;(){}\[\]]+").match(text, start)
+    match = re.compile(r"[^\s,;:(){}\[\]=<>!]+").match(text, start)
     return match.group(0) if match else text[start : start + 1]
 
 

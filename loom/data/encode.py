@@ -426,7 +426,9 @@ def _split_cells(series: pd.Series, options: EncodingOptions) -> _Cells:
     values = series.to_numpy(dtype=object)
     present = ~pd.isna(values)
     if options.missing_values:
-        present &= ~np.isin(values, list(options.missing_values))
+        # np.isin fails on pd.NA, which has no truth value, so this uses pandas' isin.
+        marked = pd.Series(values, dtype=object).isin(options.missing_values)
+        present &= ~marked.to_numpy(dtype=bool)
     kinds = pd.api.types.infer_dtype(values[present], skipna=False)
     if kinds in ("string", "empty"):
         return _Cells(values, present, is_text=True)
@@ -458,7 +460,7 @@ def label_text(value: object) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating) and math.isfinite(value):
-        return format_number(float(value))
+        return format_number(float(value) + 0.0)  # -0.0 and 0.0 share the label "0"
     return str(value)
 
 
@@ -524,7 +526,10 @@ def _raise_first(
     if not bad.any():
         return
     row = int(np.flatnonzero(bad)[0])
-    msg = f"{source}, {locate(row)}, column {name!r}: {values[row]!r} {problem}."
+    value = values[row]
+    if isinstance(value, np.generic):
+        value = value.item()  # 2.0 reads better than np.float64(2.0)
+    msg = f"{source}, {locate(row)}, column {name!r}: {value!r} {problem}."
     raise DataError(msg)
 
 

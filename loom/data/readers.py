@@ -40,34 +40,29 @@ class CsvFile:
             raise DataError(msg)
         self._record_lines: list[int] | None = None
 
-    def _open_text(self) -> Iterator[list[str]]:
-        encoding = self.encoding
-        if codecs.lookup(encoding).name == "utf-8":
-            encoding = "utf-8-sig"  # a byte-order mark is not part of the first name
-        with open(self.path, encoding=encoding, newline="") as handle:
-            yield from csv.reader(handle, delimiter=self.delimiter)
-
     def read_header(self) -> list[str]:
         """Return the column names, checked for empty and duplicate names."""
         try:
-            header = next((row for row in self._open_text() if row), None)
+            first = next(self._records(), None)
         except UnicodeDecodeError as err:
             raise self._decode_error() from err
-        if header is None:
+        if first is None:
             msg = f"{self.source} is empty; a CSV file needs a header row of column names."
             raise CsvFormatError(msg)
+        line, header = first  # blank lines may come before the header
         first_seen: dict[str, int] = {}
         for number, name in enumerate(header, start=1):
             if not name.strip():
                 msg = (
-                    f"{self.source}, line 1: column {number} has an empty name; give "
-                    "every column a name in the header row."
+                    f"{self.source}, line {line}: column {number} has an empty name; "
+                    "give every column a name in the header row."
                 )
                 raise CsvFormatError(msg)
             if name in first_seen:
                 msg = (
-                    f"{self.source}, line 1: columns {first_seen[name]} and {number} are "
-                    f"both named {name!r}; rename one so that every name is unique."
+                    f"{self.source}, line {line}: columns {first_seen[name]} and "
+                    f"{number} are both named {name!r}; rename one so that every name "
+                    "is unique."
                 )
                 raise CsvFormatError(msg)
             first_seen[name] = number
@@ -104,6 +99,7 @@ class CsvFile:
         return f"data row {row + 1}"
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
+        # A byte-order mark is not part of the first name.
         encoding = "utf-8-sig" if codecs.lookup(self.encoding).name == "utf-8" else None
         with open(self.path, encoding=encoding or self.encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=self.delimiter)

@@ -33,7 +33,7 @@ def label_value(label: str) -> Value:
     """Return the value a constraint uses for a categorical label.
 
     A label that is the canonical text of a number (``1``, ``2.5``) is written as that
-    number; any other label (``007``, ``1.50``, ``red``) stays a string.
+    number; any other label (``007``, ``1.50``, ``-0``, ``red``) stays a string.
 
     Examples
     --------
@@ -41,7 +41,9 @@ def label_value(label: str) -> Value:
     (1.0, '007', 'red')
     """
     if _NUMBER_TEXT.fullmatch(label):
-        number = float(label)
+        # Constraint values have no negative zero, so "-0" must stay a string: as a
+        # number it would print as "0" and share the literal of the label "0".
+        number = float(label) + 0.0
         if format_number(number) == label:
             return number
     return label

@@ -497,11 +497,23 @@ class BitTable:
             msg = f"table file not found: {str(source)!r}."
             raise DataFileNotFoundError(msg)
         try:
-            with np.load(source, allow_pickle=False) as stored:
-                arrays = {key: stored[key] for key in stored.files}
+            # np.load gets an open handle: given a path, it leaks the file it opened
+            # when the zip archive is corrupt (seen in NumPy 2.4.6).
+            with open(source, "rb") as handle:
+                stored = np.load(handle, allow_pickle=False)
+                arrays = None
+                if isinstance(stored, np.lib.npyio.NpzFile):
+                    with stored:
+                        arrays = {key: stored[key] for key in stored.files}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
             msg = f"{str(source)!r} is not a saved BitTable (.npz): {err}."
             raise DataError(msg) from err
+        if arrays is None:
+            msg = (
+                f"{str(source)!r} is not a saved BitTable (.npz): it holds a single "
+                "array (.npy)."
+            )
+            raise DataError(msg)
         expected = {"format", "schema", "n_rows", "bits", "valid", "ranges"}
         if not expected <= arrays.keys():
             msg = (
