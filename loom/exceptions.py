@@ -17,6 +17,7 @@ keeps working::
 
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
+    ├── KernelBackendWarning                the C kernels did not load; Numba serves
     └── UnseenValueWarning                  a value the schema does not know
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "DataError",
     "DataFileNotFoundError",
     "InvalidParameterError",
+    "KernelBackendWarning",
     "LoomError",
     "LoomWarning",
     "MemoryLimitError",
@@ -114,6 +116,10 @@ class LoomWarning(UserWarning):
 
 class ConstantFeatureWarning(LoomWarning):
     """A feature that takes one value (or none) and so gives no bit columns."""
+
+
+class KernelBackendWarning(LoomWarning):
+    """The C kernels are not available, so a slower backend serves."""
 
 
 class UnseenValueWarning(LoomWarning):
