@@ -10,71 +10,68 @@
 #define JOIN(a, b) JOIN_(a, b)
 #define NAME(base) JOIN(base, SUFFIX)
 
-/* All literals of a rule ANDed over one block, then counted alone and with the
- * target. K is a compile-time constant at every call site, so the literal loop
+/* The rows of a rule ANDed over one block, then counted alone and with the target.
+ * K and HAS_TARGET are compile-time constants at every call site, so the row loop
  * unrolls and the word loop vectorizes. */
 static inline __attribute__((always_inline)) TARGET void NAME(fused_rule)(
-    const uint64_t *const *rows, const int k, const uint64_t *mask,
-    const uint64_t *target, const int64_t n, int64_t *count, int64_t *hits) {
+    const uint64_t *const *rows, const int k, const uint64_t *target, const int has_target,
+    const int64_t n, int64_t *count, int64_t *hits) {
     uint64_t total = 0, matched = 0;
     for (int64_t w = 0; w < n; w++) {
-        uint64_t word = mask[w];
-        for (int j = 0; j < k; j++) word &= rows[j][w];
+        uint64_t word = rows[0][w];
+        for (int j = 1; j < k; j++) word &= rows[j][w];
         total += (uint64_t)__builtin_popcountll(word);
-        matched += (uint64_t)__builtin_popcountll(word & target[w]);
+        if (has_target) matched += (uint64_t)__builtin_popcountll(word & target[w]);
     }
     *count += (int64_t)total;
     *hits += (int64_t)matched;
 }
 
-/* The same for a rule of any length: AND into a block accumulator, then count. */
-static TARGET void NAME(generic_rule)(
-    const uint64_t *const *rows, const int k, const uint64_t *mask,
-    const uint64_t *target, const int64_t n, uint64_t *accumulator, int64_t *count,
-    int64_t *hits) {
-    for (int64_t w = 0; w < n; w++) accumulator[w] = mask[w];
-    for (int j = 0; j < k; j++) {
-        const uint64_t *row = rows[j];
-        for (int64_t w = 0; w < n; w++) accumulator[w] &= row[w];
-    }
-    uint64_t total = 0, matched = 0;
-    for (int64_t w = 0; w < n; w++) {
-        total += (uint64_t)__builtin_popcountll(accumulator[w]);
-        matched += (uint64_t)__builtin_popcountll(accumulator[w] & target[w]);
-    }
-    *count += (int64_t)total;
-    *hits += (int64_t)matched;
-}
-
-static TARGET void NAME(count_rule)(
-    const uint64_t *const *rows, const int k, const uint64_t *mask,
-    const uint64_t *target, const int64_t n, uint64_t *accumulator, int64_t *count,
-    int64_t *hits) {
-    switch (k) {
-    case 0: NAME(fused_rule)(rows, 0, mask, target, n, count, hits); break;
-    case 1: NAME(fused_rule)(rows, 1, mask, target, n, count, hits); break;
-    case 2: NAME(fused_rule)(rows, 2, mask, target, n, count, hits); break;
-    case 3: NAME(fused_rule)(rows, 3, mask, target, n, count, hits); break;
-    case 4: NAME(fused_rule)(rows, 4, mask, target, n, count, hits); break;
-    case 5: NAME(fused_rule)(rows, 5, mask, target, n, count, hits); break;
-    case 6: NAME(fused_rule)(rows, 6, mask, target, n, count, hits); break;
-    case 7: NAME(fused_rule)(rows, 7, mask, target, n, count, hits); break;
-    case 8: NAME(fused_rule)(rows, 8, mask, target, n, count, hits); break;
-    default:
-        NAME(generic_rule)(rows, k, mask, target, n, accumulator, count, hits);
-    }
-}
-
-/* The rows of one block where a rule is true, written to out. */
-static TARGET void NAME(rule_vector)(
-    const uint64_t *const *rows, const int k, const uint64_t *mask, const int64_t n,
-    uint64_t *out) {
-    for (int64_t w = 0; w < n; w++) out[w] = mask[w];
-    for (int j = 0; j < k; j++) {
+/* The rows of a rule ANDed into out over one block (k >= 1 rows). */
+static TARGET void NAME(rule_vector)(const uint64_t *const *rows, const int k,
+                                     const int64_t n, uint64_t *out) {
+    const uint64_t *first = rows[0];
+    for (int64_t w = 0; w < n; w++) out[w] = first[w];
+    for (int j = 1; j < k; j++) {
         const uint64_t *row = rows[j];
         for (int64_t w = 0; w < n; w++) out[w] &= row[w];
     }
 }
+
+#define FUSED_CASE(K)                                                                   \
+    case K:                                                                             \
+        if (target)                                                                     \
+            NAME(fused_rule)(rows, K, target, 1, n, count, hits);                       \
+        else                                                                            \
+            NAME(fused_rule)(rows, K, target, 0, n, count, hits);                       \
+        break;
+
+static TARGET uint64_t NAME(popcount_and)(const uint64_t *a, const uint64_t *b,
+                                          const int64_t n);
+static TARGET uint64_t NAME(popcount)(const uint64_t *a, const int64_t n);
+
+/* Counts one rule given the k >= 1 rows to AND (its literals, and the mask if any);
+ * target may be NULL. */
+static TARGET void NAME(count_rule)(const uint64_t *const *rows, const int k,
+                                    const uint64_t *target, const int64_t n,
+                                    uint64_t *accumulator, int64_t *count, int64_t *hits) {
+    switch (k) {
+        FUSED_CASE(1)
+        FUSED_CASE(2)
+        FUSED_CASE(3)
+        FUSED_CASE(4)
+        FUSED_CASE(5)
+        FUSED_CASE(6)
+        FUSED_CASE(7)
+        FUSED_CASE(8)
+        FUSED_CASE(9)
+    default:
+        NAME(rule_vector)(rows, k, n, accumulator);
+        *count += (int64_t)NAME(popcount)(accumulator, n);
+        if (target) *hits += (int64_t)NAME(popcount_and)(accumulator, target, n);
+    }
+}
+#undef FUSED_CASE
 
 static TARGET uint64_t NAME(popcount_and)(
     const uint64_t *a, const uint64_t *b, const int64_t n) {
@@ -185,13 +182,19 @@ static TARGET void NAME(negations_block)(const Table *table, const Plan *plan,
     }
 }
 
-/* Pointers to the rows of each literal of rule r for the block starting at word
- * first; returns the number of literals. */
+/* The rows of the rows that exist, for one block: all ones but past the last row. */
+static TARGET void NAME(all_rows_block)(const int64_t n_rows, const int64_t first,
+                                        const int64_t n, uint64_t *out) {
+    for (int64_t w = 0; w < n; w++) out[w] = row_word(n_rows, first + w);
+}
+
+/* Pointers to the rows rule r ANDs over the block starting at word first: its
+ * literals, then the mask; a rule without literals and without a mask gets the rows
+ * of the table. Returns how many (at least 1). */
 static inline TARGET int NAME(rule_rows)(const Table *table, const Plan *plan,
                                          const int64_t r, const int64_t first,
-                                         const uint64_t *negations,
-                                         const uint64_t *conditions, const int64_t stride,
-                                         const uint64_t **rows) {
+                                         const uint64_t *mask, const Scratch *scratch,
+                                         const int64_t stride, const uint64_t **rows) {
     const int32_t *codes = plan->rules + r * plan->width;
     int k = 0;
     for (int64_t l = 0; l < plan->width; l++) {
@@ -200,14 +203,29 @@ static inline TARGET int NAME(rule_rows)(const Table *table, const Plan *plan,
         const int64_t column = code >> 1;
         if (column >= table->n_columns) {
             const int64_t row = 2 * (column - table->n_columns) + (code & 1);
-            rows[k++] = conditions + row * stride;
+            rows[k++] = scratch->conditions + row * stride;
         } else if (code & 1) {
-            rows[k++] = negations + (int64_t)plan->negated_slot[column] * stride;
+            rows[k++] = scratch->negations + (int64_t)plan->negated_slot[column] * stride;
         } else {
             rows[k++] = table->bits + column * table->n_words + first;
         }
     }
+    if (mask)
+        rows[k++] = mask + first;
+    else if (k == 0)
+        rows[k++] = scratch->all_rows;
     return k;
+}
+
+/* Conditions, negated columns and the table's rows for one block of scratch. */
+static TARGET void NAME(prepare_block)(const Table *table, const Conditions *cond,
+                                       const Plan *plan, const int64_t first,
+                                       const int64_t n, const int64_t block,
+                                       const int need_rows, Scratch *scratch) {
+    NAME(conditions_block)(table, cond, first, first + n, scratch->conditions, block);
+    NAME(negations_block)(table, plan, first, n, scratch->negations, block);
+    if (plan->has_empty_rule || need_rows)
+        NAME(all_rows_block)(table->n_rows, first, n, scratch->all_rows);
 }
 
 static TARGET void NAME(score_rules)(const Table *table, const Conditions *cond,
@@ -217,13 +235,13 @@ static TARGET void NAME(score_rules)(const Table *table, const Conditions *cond,
                                      Scratch *scratch, int64_t *out) {
     for (int64_t first = start; first < stop; first += block) {
         const int64_t n = (stop - first < block) ? stop - first : block;
-        NAME(conditions_block)(table, cond, first, first + n, scratch->conditions, block);
-        NAME(negations_block)(table, plan, first, n, scratch->negations, block);
+        NAME(prepare_block)(table, cond, plan, first, n, block, 0, scratch);
+        const uint64_t *target_block = target ? target + first : NULL;
         for (int64_t r = 0; r < plan->n_rules; r++) {
-            const int k = NAME(rule_rows)(table, plan, r, first, scratch->negations,
-                                          scratch->conditions, block, scratch->rows);
-            NAME(count_rule)(scratch->rows, k, mask + first, target + first, n,
-                             scratch->accumulator, out + 2 * r, out + 2 * r + 1);
+            const int k =
+                NAME(rule_rows)(table, plan, r, first, mask, scratch, block, scratch->rows);
+            NAME(count_rule)(scratch->rows, k, target_block, n, scratch->accumulator,
+                             out + 2 * r, out + 2 * r + 1);
         }
     }
 }
@@ -233,12 +251,12 @@ static TARGET void NAME(rule_vectors_block)(const Table *table, const Conditions
                                             const Plan *plan, const uint64_t *mask,
                                             const int64_t first, const int64_t n,
                                             const int64_t block, Scratch *scratch) {
-    NAME(conditions_block)(table, cond, first, first + n, scratch->conditions, block);
-    NAME(negations_block)(table, plan, first, n, scratch->negations, block);
+    /* Decision lists start each block from the table's rows when there is no mask. */
+    NAME(prepare_block)(table, cond, plan, first, n, block, mask == NULL, scratch);
     for (int64_t r = 0; r < plan->n_rules; r++) {
-        const int k = NAME(rule_rows)(table, plan, r, first, scratch->negations,
-                                      scratch->conditions, block, scratch->rows);
-        NAME(rule_vector)(scratch->rows, k, mask + first, n, scratch->vectors + r * block);
+        const int k =
+            NAME(rule_rows)(table, plan, r, first, mask, scratch, block, scratch->rows);
+        NAME(rule_vector)(scratch->rows, k, n, scratch->vectors + r * block);
     }
 }
 
@@ -253,7 +271,9 @@ static TARGET void NAME(score_rule_sets)(
         for (int64_t r = 0; r < plan->n_rules; r++) {
             const uint64_t *vector = scratch->vectors + r * block;
             out_rules[2 * r] += (int64_t)NAME(popcount)(vector, n);
-            out_rules[2 * r + 1] += (int64_t)NAME(popcount_and)(vector, target + first, n);
+            if (target)
+                out_rules[2 * r + 1] +=
+                    (int64_t)NAME(popcount_and)(vector, target + first, n);
         }
         uint64_t *unions = scratch->accumulator;
         for (int64_t s = 0; s < n_sets; s++) {
@@ -265,7 +285,8 @@ static TARGET void NAME(score_rule_sets)(
                 for (int64_t w = 0; w < n; w++) unions[w] |= vector[w];
             }
             out_sets[2 * s] += (int64_t)NAME(popcount)(unions, n);
-            out_sets[2 * s + 1] += (int64_t)NAME(popcount_and)(unions, target + first, n);
+            if (target)
+                out_sets[2 * s + 1] += (int64_t)NAME(popcount_and)(unions, target + first, n);
         }
     }
 }
@@ -281,8 +302,9 @@ static TARGET void NAME(score_decision_lists)(
     for (int64_t first = start; first < stop; first += block) {
         const int64_t n = (stop - first < block) ? stop - first : block;
         NAME(rule_vectors_block)(table, cond, plan, mask, first, n, block, scratch);
+        const uint64_t *rows = mask ? mask + first : scratch->all_rows;
         for (int64_t s = 0; s < n_lists; s++) {
-            for (int64_t w = 0; w < n; w++) remaining[w] = mask[first + w];
+            for (int64_t w = 0; w < n; w++) remaining[w] = rows[w];
             for (int64_t m = 0; m < positions; m++) {
                 if (m < list_width) {
                     const int32_t r = lists[s * list_width + m];

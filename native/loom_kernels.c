@@ -43,6 +43,7 @@ typedef struct {
     int32_t *negated_slot;    /* (n_columns,) slab row of a negated column, or -1 */
     int64_t *negated_columns; /* (n_negated,) */
     int64_t n_negated;
+    int has_empty_rule; /* a rule of padding only, which needs the table's rows */
 } Plan;
 
 typedef struct {
@@ -51,6 +52,7 @@ typedef struct {
     uint64_t *conditions;  /* (2 * n_conditions, block) */
     uint64_t *negations;   /* (n_negated, block) */
     uint64_t *vectors;     /* (n_rules, block) when rule vectors are kept */
+    uint64_t *all_rows;    /* (block,) the rows that exist */
 } Scratch;
 
 static inline uint64_t row_word(const int64_t n_rows, const int64_t word) {
@@ -74,56 +76,67 @@ static inline uint64_t row_word(const int64_t n_rows, const int64_t word) {
 #undef SUFFIX
 #undef TARGET
 
-#define AVX512 "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq"
+#define AVX512 "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq,prefer-vector-width=512"
 #define SUFFIX _avx512
 #define TARGET __attribute__((target(AVX512)))
 #include "kernels_impl.h"
 #undef SUFFIX
 #undef TARGET
 
-/* XNOR-popcount product with AVX-512: a 4 x 4 tile of outputs keeps 16 vector
- * accumulators while 8 words of 4 rows of A and 4 rows of B stream through. */
+/* XNOR-popcount product with AVX-512. B is first transposed to word-major order
+ * (bt[w * padded + j], columns padded to a multiple of 16 with zeros), so a tile of
+ * ROWS rows of A by 16 columns of B keeps its 2 * ROWS sums in vector lanes: each word
+ * of A is broadcast against 16 columns' words, and no horizontal sum is needed. */
+#define XNOR_ROWS 6
+
 static inline __attribute__((always_inline, target(AVX512))) void xnor_tile_avx512(
-    const uint64_t *a, const uint64_t *b, const int64_t n_b, const int64_t n_words,
-    const int64_t n_bits, const int64_t i, const int64_t j, const int rows,
-    const int columns, int32_t *out) {
-    __m512i sums[4][4];
-    for (int x = 0; x < 4; x++)
-        for (int y = 0; y < 4; y++) sums[x][y] = _mm512_setzero_si512();
-    for (int64_t w = 0; w < n_words; w += 8) {
-        const __mmask8 lanes =
-            (n_words - w >= 8) ? (__mmask8)0xFF : (__mmask8)((1u << (n_words - w)) - 1);
-        __m512i left[4], right[4];
-        for (int x = 0; x < 4; x++)
-            left[x] = x < rows ? _mm512_maskz_loadu_epi64(lanes, a + (i + x) * n_words + w)
-                               : _mm512_setzero_si512();
-        for (int y = 0; y < 4; y++)
-            right[y] = y < columns
-                           ? _mm512_maskz_loadu_epi64(lanes, b + (j + y) * n_words + w)
-                           : _mm512_setzero_si512();
-        for (int x = 0; x < 4; x++)
-            for (int y = 0; y < 4; y++)
-                sums[x][y] = _mm512_add_epi64(
-                    sums[x][y], _mm512_popcnt_epi64(_mm512_xor_si512(left[x], right[y])));
+    const uint64_t *a, const uint64_t *bt, const int64_t padded, const int64_t n_b,
+    const int64_t n_words, const int64_t n_bits, const int64_t i, const int64_t j,
+    const int rows, int32_t *out) {
+    __m512i sums[XNOR_ROWS][2];
+    for (int r = 0; r < XNOR_ROWS; r++) sums[r][0] = sums[r][1] = _mm512_setzero_si512();
+    const uint64_t *column = bt + j;
+    for (int64_t w = 0; w < n_words; w++) {
+        const __m512i low = _mm512_loadu_si512((const void *)(column + w * padded));
+        const __m512i high = _mm512_loadu_si512((const void *)(column + w * padded + 8));
+        for (int r = 0; r < rows; r++) {
+            const __m512i word = _mm512_set1_epi64((long long)a[(i + r) * n_words + w]);
+            sums[r][0] = _mm512_add_epi64(sums[r][0],
+                                          _mm512_popcnt_epi64(_mm512_xor_si512(word, low)));
+            sums[r][1] = _mm512_add_epi64(sums[r][1],
+                                          _mm512_popcnt_epi64(_mm512_xor_si512(word, high)));
+        }
     }
-    for (int x = 0; x < rows; x++)
-        for (int y = 0; y < columns; y++)
-            out[(i + x) * n_b + (j + y)] =
-                (int32_t)(n_bits - 2 * (int64_t)_mm512_reduce_add_epi64(sums[x][y]));
+    const __m512i total = _mm512_set1_epi64(n_bits);
+    const int64_t left = n_b - j;
+    const __mmask8 low_lanes = left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1);
+    const __mmask8 high_lanes =
+        left >= 16 ? 0xFF : (left <= 8 ? 0 : (__mmask8)((1u << (left - 8)) - 1));
+    for (int r = 0; r < rows; r++) {
+        int32_t *target = out + (i + r) * n_b + j;
+        const __m512i low = _mm512_sub_epi64(total, _mm512_slli_epi64(sums[r][0], 1));
+        const __m512i high = _mm512_sub_epi64(total, _mm512_slli_epi64(sums[r][1], 1));
+        _mm512_mask_cvtepi64_storeu_epi32(target, low_lanes, low);
+        _mm512_mask_cvtepi64_storeu_epi32(target + 8, high_lanes, high);
+    }
 }
 
 static __attribute__((target(AVX512))) void xnor_gemm_tiled_avx512(
-    const uint64_t *a, const uint64_t *b, const int64_t n_b, const int64_t n_words,
-    const int64_t n_bits, const int64_t row_start, const int64_t row_stop,
-    int32_t *out) {
-    for (int64_t i = row_start; i < row_stop; i += 4) {
-        const int rows = (row_stop - i >= 4) ? 4 : (int)(row_stop - i);
-        for (int64_t j = 0; j < n_b; j += 4) {
-            const int columns = (n_b - j >= 4) ? 4 : (int)(n_b - j);
-            if (rows == 4 && columns == 4)
-                xnor_tile_avx512(a, b, n_b, n_words, n_bits, i, j, 4, 4, out);
+    const uint64_t *a, const uint64_t *b, uint64_t *bt, const int64_t padded,
+    const int64_t n_b, const int64_t n_words, const int64_t n_bits, const int64_t row_start,
+    const int64_t row_stop, int32_t *out) {
+    for (int64_t w = 0; w < n_words; w++) {
+        for (int64_t j = 0; j < n_b; j++) bt[w * padded + j] = b[j * n_words + w];
+        for (int64_t j = n_b; j < padded; j++) bt[w * padded + j] = 0;
+    }
+    /* Column tiles outside, so a tile's words of B stay in L1 while rows of A pass. */
+    for (int64_t j = 0; j < n_b; j += 16) {
+        for (int64_t i = row_start; i < row_stop; i += XNOR_ROWS) {
+            const int rows = (row_stop - i >= XNOR_ROWS) ? XNOR_ROWS : (int)(row_stop - i);
+            if (rows == XNOR_ROWS)
+                xnor_tile_avx512(a, bt, padded, n_b, n_words, n_bits, i, j, XNOR_ROWS, out);
             else
-                xnor_tile_avx512(a, b, n_b, n_words, n_bits, i, j, rows, columns, out);
+                xnor_tile_avx512(a, bt, padded, n_b, n_words, n_bits, i, j, rows, out);
         }
     }
 }
@@ -177,12 +190,24 @@ typedef struct {
     int count;
 } Buffers;
 
+/* Takes a buffer and stores its data pointer in *data (NULL for None when optional). */
 static int take(Buffers *buffers, PyObject *object, const int ndim,
-                const Py_ssize_t itemsize, const int writable, const char *name) {
-    if (take_buffer(object, &buffers->views[buffers->count], ndim, itemsize, writable,
-                    name) != 0)
-        return -1;
+                const Py_ssize_t itemsize, const int writable, const char *name,
+                const int optional, void **data) {
+    if (optional && object == Py_None) {
+        *data = NULL;
+        return 0;
+    }
+    Py_buffer *view = &buffers->views[buffers->count];
+    if (take_buffer(object, view, ndim, itemsize, writable, name) != 0) return -1;
     buffers->count++;
+    *data = view->buf;
+    return 0;
+}
+
+static int64_t dimension(const Buffers *buffers, const void *data, const int axis) {
+    for (int i = 0; i < buffers->count; i++)
+        if (buffers->views[i].buf == data) return (int64_t)buffers->views[i].shape[axis];
     return 0;
 }
 
@@ -191,31 +216,29 @@ static void release(Buffers *buffers) {
     buffers->count = 0;
 }
 
-#define VIEW(i) (buffers.views[(i)])
-#define SHAPE(i, d) ((int64_t)buffers.views[(i)].shape[(d)])
-
-/* Reads the table and condition arguments shared by every scoring call: buffers 0-5. */
-static int take_table(Buffers *buffers, PyObject *const *args, const int64_t n_rows,
-                      Table *table, Conditions *cond) {
-    if (take(buffers, args[0], 2, 8, 0, "bits") || take(buffers, args[1], 2, 8, 0, "valid") ||
-        take(buffers, args[2], 1, 4, 0, "column_feature") ||
-        take(buffers, args[3], 2, 4, 0, "cond_literals") ||
-        take(buffers, args[4], 1, 1, 0, "cond_kinds") ||
-        take(buffers, args[5], 1, 4, 0, "cond_bounds"))
+/* Reads the table and condition arguments shared by every scoring call (args 0-6). */
+static int take_table(Buffers *buffers, PyObject *const *args, Table *table,
+                      Conditions *cond) {
+    void *bits, *valid, *column_feature, *literals, *kinds, *bounds;
+    if (take(buffers, args[0], 2, 8, 0, "bits", 0, &bits) ||
+        take(buffers, args[1], 2, 8, 0, "valid", 0, &valid) ||
+        take(buffers, args[2], 1, 4, 0, "column_feature", 0, &column_feature) ||
+        take(buffers, args[3], 2, 4, 0, "cond_literals", 0, &literals) ||
+        take(buffers, args[4], 1, 1, 0, "cond_kinds", 0, &kinds) ||
+        take(buffers, args[5], 1, 4, 0, "cond_bounds", 0, &bounds))
         return -1;
-    Py_buffer *v = buffers->views;
-    table->bits = v[0].buf;
-    table->valid = v[1].buf;
-    table->column_feature = v[2].buf;
-    table->n_columns = v[0].shape[0];
-    table->n_words = v[0].shape[1];
-    table->n_rows = n_rows;
-    cond->literals = v[3].buf;
-    cond->n = v[3].shape[0];
-    cond->width = v[3].shape[1];
-    cond->kinds = v[4].buf;
-    cond->bounds = v[5].buf;
-    return 0;
+    table->bits = bits;
+    table->valid = valid;
+    table->column_feature = column_feature;
+    table->n_columns = buffers->views[0].shape[0];
+    table->n_words = buffers->views[0].shape[1];
+    table->n_rows = PyLong_AsLongLong(args[6]);
+    cond->literals = literals;
+    cond->n = buffers->views[3].shape[0];
+    cond->width = buffers->views[3].shape[1];
+    cond->kinds = kinds;
+    cond->bounds = bounds;
+    return PyErr_Occurred() ? -1 : 0;
 }
 
 /* Finds the negated columns the rules use and gives each a slab row. */
@@ -229,6 +252,12 @@ static int make_plan(const Table *table, const int32_t *rules, const int64_t n_r
     plan->negated_columns = malloc(sizeof(int64_t) * (size_t)(table->n_columns + 1));
     if (!plan->negated_slot || !plan->negated_columns) return -1;
     for (int64_t c = 0; c < table->n_columns; c++) plan->negated_slot[c] = -1;
+    plan->has_empty_rule = 0;
+    for (int64_t r = 0; r < n_rules; r++) {
+        int64_t used = 0;
+        for (int64_t l = 0; l < width; l++) used += rules[r * width + l] >= 0;
+        if (used == 0) plan->has_empty_rule = 1;
+    }
     for (int64_t i = 0; i < n_rules * width; i++) {
         const int32_t code = rules[i];
         if (code < 0 || !(code & 1) || (code >> 1) >= table->n_columns) continue;
@@ -249,14 +278,15 @@ static void free_plan(Plan *plan) {
 static int make_scratch(const Plan *plan, const Conditions *cond, const int64_t block,
                         const int keep_vectors, Scratch *scratch) {
     const size_t words = (size_t)block;
-    scratch->rows = malloc(sizeof(uint64_t *) * (size_t)(plan->width + 1));
+    scratch->rows = malloc(sizeof(uint64_t *) * (size_t)(plan->width + 2));
     scratch->accumulator = malloc(sizeof(uint64_t) * 2 * words);
     scratch->conditions = malloc(sizeof(uint64_t) * (size_t)(2 * cond->n + 1) * words);
     scratch->negations = malloc(sizeof(uint64_t) * (size_t)(plan->n_negated + 1) * words);
     scratch->vectors =
         keep_vectors ? malloc(sizeof(uint64_t) * (size_t)(plan->n_rules + 1) * words) : NULL;
+    scratch->all_rows = malloc(sizeof(uint64_t) * words);
     return (scratch->rows && scratch->accumulator && scratch->conditions &&
-            scratch->negations && (scratch->vectors || !keep_vectors))
+            scratch->negations && scratch->all_rows && (scratch->vectors || !keep_vectors))
                ? 0
                : -1;
 }
@@ -267,20 +297,40 @@ static void free_scratch(Scratch *scratch) {
     free(scratch->conditions);
     free(scratch->negations);
     free(scratch->vectors);
+    free(scratch->all_rows);
 }
 
 #define BLOCK_WORDS 512
 
+/* Calls NAME##_avx512, NAME##_popcnt or NAME##_portable by the active instruction set. */
+#ifdef LOOM_X86
+#define DISPATCH(isa, name, ...)                                                        \
+    do {                                                                                \
+        if ((isa) == ISA_AVX512)                                                        \
+            name##_avx512(__VA_ARGS__);                                                 \
+        else if ((isa) == ISA_POPCNT)                                                   \
+            name##_popcnt(__VA_ARGS__);                                                 \
+        else                                                                            \
+            name##_portable(__VA_ARGS__);                                               \
+    } while (0)
+#else
+#define DISPATCH(isa, name, ...) name##_portable(__VA_ARGS__)
+#endif
+
+static int check_count(const Py_ssize_t nargs, const Py_ssize_t expected, const char *name) {
+    if (nargs == expected) return 0;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments, got %zd", name, expected, nargs);
+    return -1;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Python functions                                                           */
 
+/* score_rules(bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds,
+ *             n_rows, rules, target|None, mask|None, start, stop, out) */
 static PyObject *py_score_rules(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 13) {
-        PyErr_SetString(PyExc_TypeError, "score_rules takes 13 arguments");
-        return NULL;
-    }
-    const int64_t n_rows = PyLong_AsLongLong(args[6]);
+    if (check_count(nargs, 13, "score_rules")) return NULL;
     const int64_t start = PyLong_AsLongLong(args[10]), stop = PyLong_AsLongLong(args[11]);
     if (PyErr_Occurred()) return NULL;
     Buffers buffers = {.count = 0};
@@ -289,30 +339,23 @@ static PyObject *py_score_rules(PyObject *self, PyObject *const *args, Py_ssize_
     Plan plan = {0};
     Scratch scratch = {0};
     PyObject *result = NULL;
-    if (take_table(&buffers, args, n_rows, &table, &cond) ||
-        take(&buffers, args[7], 2, 4, 0, "rules") || take(&buffers, args[8], 1, 8, 0, "target") ||
-        take(&buffers, args[9], 1, 8, 0, "mask") || take(&buffers, args[12], 2, 8, 1, "out"))
+    void *rules, *target, *mask, *out;
+    if (take_table(&buffers, args, &table, &cond) ||
+        take(&buffers, args[7], 2, 4, 0, "rules", 0, &rules) ||
+        take(&buffers, args[8], 1, 8, 0, "target", 1, &target) ||
+        take(&buffers, args[9], 1, 8, 0, "mask", 1, &mask) ||
+        take(&buffers, args[12], 2, 8, 1, "out", 0, &out))
         goto done;
-    if (make_plan(&table, VIEW(6).buf, SHAPE(6, 0), SHAPE(6, 1), &plan) ||
+    if (make_plan(&table, rules, dimension(&buffers, rules, 0), dimension(&buffers, rules, 1),
+                  &plan) ||
         make_scratch(&plan, &cond, BLOCK_WORDS, 0, &scratch)) {
         PyErr_NoMemory();
         goto done;
     }
-    const uint64_t *target = VIEW(7).buf, *mask = VIEW(8).buf;
-    int64_t *out = VIEW(9).buf;
     const int isa = active_isa;
     Py_BEGIN_ALLOW_THREADS
-#ifdef LOOM_X86
-    if (isa == ISA_AVX512)
-        score_rules_avx512(&table, &cond, &plan, target, mask, start, stop, BLOCK_WORDS,
-                           &scratch, out);
-    else if (isa == ISA_POPCNT)
-        score_rules_popcnt(&table, &cond, &plan, target, mask, start, stop, BLOCK_WORDS,
-                           &scratch, out);
-    else
-#endif
-        score_rules_portable(&table, &cond, &plan, target, mask, start, stop, BLOCK_WORDS,
-                             &scratch, out);
+    DISPATCH(isa, score_rules, &table, &cond, &plan, target, mask, start, stop, BLOCK_WORDS,
+             &scratch, out);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
@@ -322,14 +365,12 @@ done:
     return result;
 }
 
+/* score_rule_sets(<table args 0-6>, rules, rule_sets, target|None, mask|None, start,
+ *                 stop, block_words, out_rules, out_sets) */
 static PyObject *py_score_rule_sets(PyObject *self, PyObject *const *args,
                                     Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 16) {
-        PyErr_SetString(PyExc_TypeError, "score_rule_sets takes 16 arguments");
-        return NULL;
-    }
-    const int64_t n_rows = PyLong_AsLongLong(args[6]);
+    if (check_count(nargs, 16, "score_rule_sets")) return NULL;
     const int64_t start = PyLong_AsLongLong(args[11]), stop = PyLong_AsLongLong(args[12]);
     const int64_t block = PyLong_AsLongLong(args[13]);
     if (PyErr_Occurred()) return NULL;
@@ -339,35 +380,26 @@ static PyObject *py_score_rule_sets(PyObject *self, PyObject *const *args,
     Plan plan = {0};
     Scratch scratch = {0};
     PyObject *result = NULL;
-    if (take_table(&buffers, args, n_rows, &table, &cond) ||
-        take(&buffers, args[7], 2, 4, 0, "rules") ||
-        take(&buffers, args[8], 2, 4, 0, "rule_sets") ||
-        take(&buffers, args[9], 1, 8, 0, "target") || take(&buffers, args[10], 1, 8, 0, "mask") ||
-        take(&buffers, args[14], 2, 8, 1, "out_rules") ||
-        take(&buffers, args[15], 2, 8, 1, "out_sets"))
+    void *rules, *sets, *target, *mask, *out_rules, *out_sets;
+    if (take_table(&buffers, args, &table, &cond) ||
+        take(&buffers, args[7], 2, 4, 0, "rules", 0, &rules) ||
+        take(&buffers, args[8], 2, 4, 0, "rule_sets", 0, &sets) ||
+        take(&buffers, args[9], 1, 8, 0, "target", 1, &target) ||
+        take(&buffers, args[10], 1, 8, 0, "mask", 1, &mask) ||
+        take(&buffers, args[14], 2, 8, 1, "out_rules", 0, &out_rules) ||
+        take(&buffers, args[15], 2, 8, 1, "out_sets", 0, &out_sets))
         goto done;
-    if (make_plan(&table, VIEW(6).buf, SHAPE(6, 0), SHAPE(6, 1), &plan) ||
+    if (make_plan(&table, rules, dimension(&buffers, rules, 0), dimension(&buffers, rules, 1),
+                  &plan) ||
         make_scratch(&plan, &cond, block, 1, &scratch)) {
         PyErr_NoMemory();
         goto done;
     }
-    const int32_t *sets = VIEW(7).buf;
-    const int64_t n_sets = SHAPE(7, 0), set_width = SHAPE(7, 1);
-    const uint64_t *target = VIEW(8).buf, *mask = VIEW(9).buf;
-    int64_t *out_rules = VIEW(10).buf, *out_sets = VIEW(11).buf;
+    const int64_t n_sets = dimension(&buffers, sets, 0), width = dimension(&buffers, sets, 1);
     const int isa = active_isa;
     Py_BEGIN_ALLOW_THREADS
-#ifdef LOOM_X86
-    if (isa == ISA_AVX512)
-        score_rule_sets_avx512(&table, &cond, &plan, sets, n_sets, set_width, target, mask,
-                               start, stop, block, &scratch, out_rules, out_sets);
-    else if (isa == ISA_POPCNT)
-        score_rule_sets_popcnt(&table, &cond, &plan, sets, n_sets, set_width, target, mask,
-                               start, stop, block, &scratch, out_rules, out_sets);
-    else
-#endif
-        score_rule_sets_portable(&table, &cond, &plan, sets, n_sets, set_width, target,
-                                 mask, start, stop, block, &scratch, out_rules, out_sets);
+    DISPATCH(isa, score_rule_sets, &table, &cond, &plan, sets, n_sets, width, target, mask,
+             start, stop, block, &scratch, out_rules, out_sets);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
@@ -377,14 +409,12 @@ done:
     return result;
 }
 
+/* score_decision_lists(<table args 0-6>, rules, lists, classes, mask|None, start, stop,
+ *                      block_words, out) */
 static PyObject *py_score_decision_lists(PyObject *self, PyObject *const *args,
                                          Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 15) {
-        PyErr_SetString(PyExc_TypeError, "score_decision_lists takes 15 arguments");
-        return NULL;
-    }
-    const int64_t n_rows = PyLong_AsLongLong(args[6]);
+    if (check_count(nargs, 15, "score_decision_lists")) return NULL;
     const int64_t start = PyLong_AsLongLong(args[11]), stop = PyLong_AsLongLong(args[12]);
     const int64_t block = PyLong_AsLongLong(args[13]);
     if (PyErr_Occurred()) return NULL;
@@ -394,37 +424,27 @@ static PyObject *py_score_decision_lists(PyObject *self, PyObject *const *args,
     Plan plan = {0};
     Scratch scratch = {0};
     PyObject *result = NULL;
-    if (take_table(&buffers, args, n_rows, &table, &cond) ||
-        take(&buffers, args[7], 2, 4, 0, "rules") || take(&buffers, args[8], 2, 4, 0, "lists") ||
-        take(&buffers, args[9], 2, 8, 0, "classes") ||
-        take(&buffers, args[10], 1, 8, 0, "mask") || take(&buffers, args[14], 3, 8, 1, "out"))
+    void *rules, *lists, *classes, *mask, *out;
+    if (take_table(&buffers, args, &table, &cond) ||
+        take(&buffers, args[7], 2, 4, 0, "rules", 0, &rules) ||
+        take(&buffers, args[8], 2, 4, 0, "lists", 0, &lists) ||
+        take(&buffers, args[9], 2, 8, 0, "classes", 0, &classes) ||
+        take(&buffers, args[10], 1, 8, 0, "mask", 1, &mask) ||
+        take(&buffers, args[14], 3, 8, 1, "out", 0, &out))
         goto done;
-    if (make_plan(&table, VIEW(6).buf, SHAPE(6, 0), SHAPE(6, 1), &plan) ||
+    if (make_plan(&table, rules, dimension(&buffers, rules, 0), dimension(&buffers, rules, 1),
+                  &plan) ||
         make_scratch(&plan, &cond, block, 1, &scratch)) {
         PyErr_NoMemory();
         goto done;
     }
-    const int32_t *lists = VIEW(7).buf;
-    const int64_t n_lists = SHAPE(7, 0), list_width = SHAPE(7, 1);
-    const uint64_t *classes = VIEW(8).buf, *mask = VIEW(9).buf;
-    const int64_t n_classes = SHAPE(8, 0);
-    int64_t *out = VIEW(10).buf;
+    const int64_t n_lists = dimension(&buffers, lists, 0);
+    const int64_t width = dimension(&buffers, lists, 1);
+    const int64_t n_classes = dimension(&buffers, classes, 0);
     const int isa = active_isa;
     Py_BEGIN_ALLOW_THREADS
-#ifdef LOOM_X86
-    if (isa == ISA_AVX512)
-        score_decision_lists_avx512(&table, &cond, &plan, lists, n_lists, list_width,
-                                    classes, n_classes, mask, start, stop, block, &scratch,
-                                    out);
-    else if (isa == ISA_POPCNT)
-        score_decision_lists_popcnt(&table, &cond, &plan, lists, n_lists, list_width,
-                                    classes, n_classes, mask, start, stop, block, &scratch,
-                                    out);
-    else
-#endif
-        score_decision_lists_portable(&table, &cond, &plan, lists, n_lists, list_width,
-                                      classes, n_classes, mask, start, stop, block,
-                                      &scratch, out);
+    DISPATCH(isa, score_decision_lists, &table, &cond, &plan, lists, n_lists, width, classes,
+             n_classes, mask, start, stop, block, &scratch, out);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
@@ -434,13 +454,10 @@ done:
     return result;
 }
 
+/* cardinality(<table args 0-6>, start, stop, out_true, out_false) */
 static PyObject *py_cardinality(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 11) {
-        PyErr_SetString(PyExc_TypeError, "cardinality takes 11 arguments");
-        return NULL;
-    }
-    const int64_t n_rows = PyLong_AsLongLong(args[6]);
+    if (check_count(nargs, 11, "cardinality")) return NULL;
     const int64_t start = PyLong_AsLongLong(args[7]), stop = PyLong_AsLongLong(args[8]);
     if (PyErr_Occurred()) return NULL;
     Buffers buffers = {.count = 0};
@@ -448,34 +465,28 @@ static PyObject *py_cardinality(PyObject *self, PyObject *const *args, Py_ssize_
     Conditions cond;
     uint64_t *block_rows = NULL;
     PyObject *result = NULL;
-    if (take_table(&buffers, args, n_rows, &table, &cond) ||
-        take(&buffers, args[9], 2, 8, 1, "out_true") ||
-        take(&buffers, args[10], 2, 8, 1, "out_false"))
+    void *out_true, *out_false;
+    if (take_table(&buffers, args, &table, &cond) ||
+        take(&buffers, args[9], 2, 8, 1, "out_true", 0, &out_true) ||
+        take(&buffers, args[10], 2, 8, 1, "out_false", 0, &out_false))
         goto done;
     block_rows = malloc(sizeof(uint64_t) * (size_t)(2 * cond.n + 1) * BLOCK_WORDS);
     if (!block_rows) {
         PyErr_NoMemory();
         goto done;
     }
-    uint64_t *out_true = VIEW(6).buf, *out_false = VIEW(7).buf;
     const int isa = active_isa;
+    uint64_t *trues = out_true, *falses = out_false;
     Py_BEGIN_ALLOW_THREADS
     for (int64_t first = start; first < stop; first += BLOCK_WORDS) {
         const int64_t n = (stop - first < BLOCK_WORDS) ? stop - first : BLOCK_WORDS;
-#ifdef LOOM_X86
-        if (isa == ISA_AVX512)
-            conditions_block_avx512(&table, &cond, first, first + n, block_rows, BLOCK_WORDS);
-        else if (isa == ISA_POPCNT)
-            conditions_block_popcnt(&table, &cond, first, first + n, block_rows, BLOCK_WORDS);
-        else
-#endif
-            conditions_block_portable(&table, &cond, first, first + n, block_rows,
-                                      BLOCK_WORDS);
+        DISPATCH(isa, conditions_block, &table, &cond, first, first + n, block_rows,
+                 BLOCK_WORDS);
         for (int64_t j = 0; j < cond.n; j++) {
-            memcpy(out_true + j * table.n_words + first, block_rows + 2 * j * BLOCK_WORDS,
+            memcpy(trues + j * table.n_words + first, block_rows + 2 * j * BLOCK_WORDS,
                    sizeof(uint64_t) * (size_t)n);
-            memcpy(out_false + j * table.n_words + first,
-                   block_rows + (2 * j + 1) * BLOCK_WORDS, sizeof(uint64_t) * (size_t)n);
+            memcpy(falses + j * table.n_words + first, block_rows + (2 * j + 1) * BLOCK_WORDS,
+                   sizeof(uint64_t) * (size_t)n);
         }
     }
     Py_END_ALLOW_THREADS
@@ -486,28 +497,38 @@ done:
     return result;
 }
 
+/* xnor_gemm(a, b, n_bits, row_start, row_stop, out) */
 static PyObject *py_xnor_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "xnor_gemm takes 6 arguments");
-        return NULL;
-    }
+    if (check_count(nargs, 6, "xnor_gemm")) return NULL;
     const int64_t n_bits = PyLong_AsLongLong(args[2]);
     const int64_t row_start = PyLong_AsLongLong(args[3]), row_stop = PyLong_AsLongLong(args[4]);
     if (PyErr_Occurred()) return NULL;
     Buffers buffers = {.count = 0};
     PyObject *result = NULL;
-    if (take(&buffers, args[0], 2, 8, 0, "a") || take(&buffers, args[1], 2, 8, 0, "b") ||
-        take(&buffers, args[5], 2, 4, 1, "out"))
+    uint64_t *transposed = NULL;
+    void *a, *b, *out;
+    if (take(&buffers, args[0], 2, 8, 0, "a", 0, &a) ||
+        take(&buffers, args[1], 2, 8, 0, "b", 0, &b) ||
+        take(&buffers, args[5], 2, 4, 1, "out", 0, &out))
         goto done;
-    const uint64_t *a = VIEW(0).buf, *b = VIEW(1).buf;
-    const int64_t n_words = SHAPE(0, 1), n_b = SHAPE(1, 0);
-    int32_t *out = VIEW(2).buf;
+    const int64_t n_words = dimension(&buffers, a, 1), n_b = dimension(&buffers, b, 0);
     const int isa = active_isa;
+#ifdef LOOM_X86
+    const int64_t padded = (n_b + 15) / 16 * 16;
+    if (isa == ISA_AVX512) {
+        transposed = malloc(sizeof(uint64_t) * (size_t)(padded * n_words + 1));
+        if (!transposed) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+#endif
     Py_BEGIN_ALLOW_THREADS
 #ifdef LOOM_X86
     if (isa == ISA_AVX512)
-        xnor_gemm_tiled_avx512(a, b, n_b, n_words, n_bits, row_start, row_stop, out);
+        xnor_gemm_tiled_avx512(a, b, transposed, padded, n_b, n_words, n_bits, row_start, row_stop,
+                         out);
     else if (isa == ISA_POPCNT)
         xnor_gemm_popcnt(a, b, n_b, n_words, n_bits, row_start, row_stop, out);
     else
@@ -516,6 +537,7 @@ static PyObject *py_xnor_gemm(PyObject *self, PyObject *const *args, Py_ssize_t 
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
+    free(transposed);
     release(&buffers);
     return result;
 }

@@ -173,6 +173,7 @@ class Schema:
     _literals: tuple[Constraint, ...] = field(init=False, repr=False, compare=False)
     _offsets: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _column_of: dict[Constraint, int] = field(init=False, repr=False, compare=False)
+    _column_feature: NDArray[np.int32] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         features = tuple(self.features)
@@ -196,6 +197,10 @@ class Schema:
         object.__setattr__(self, "_offsets", tuple(offsets))
         column_of = {literal: column for column, literal in enumerate(literals)}
         object.__setattr__(self, "_column_of", column_of)
+        counts = np.diff(np.asarray(offsets, dtype=np.intp))
+        column_feature = np.repeat(np.arange(len(features), dtype=np.int32), counts)
+        column_feature.flags.writeable = False
+        object.__setattr__(self, "_column_feature", column_feature)
 
     # -- lookup ------------------------------------------------------------------
 
@@ -274,8 +279,12 @@ class Schema:
     @property
     def column_feature(self) -> NDArray[np.intp]:
         """The feature position of each bit column, shape (n_columns,)."""
-        counts = np.diff(np.asarray(self._offsets, dtype=np.intp))
-        return np.repeat(np.arange(self.n_features, dtype=np.intp), counts)
+        return self._column_feature.astype(np.intp)
+
+    @property
+    def column_feature32(self) -> NDArray[np.int32]:
+        """`column_feature` as a read-only int32 array, as the kernels take it."""
+        return self._column_feature
 
     def estimate_nbytes(self, n_rows: int) -> int:
         """Return the bytes a table of `n_rows` rows needs: bit columns plus validity."""

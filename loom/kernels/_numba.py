@@ -135,13 +135,22 @@ def _conditions_block(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _rule_block(  # type: ignore[no-untyped-def]
-    rule, bits, valid, column_feature, conditions, mask, block_start, n, accumulator,
+    rule, bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
+    accumulator,
 ):
-    """Write the rows of one block where the rule is true (inside `mask`)."""
+    """Write the rows of one block where the rule is true (inside `mask`; a mask of
+    None stands for every row)."""
     n_columns = bits.shape[0]
-    source = mask[block_start : block_start + n]
-    for w in range(n):
-        accumulator[w] = source[w]
+    if mask is None:
+        for w in range(n):
+            accumulator[w] = ALL_ONES
+        last = (n_rows - 1) // 64 - block_start  # the word that holds padding bits
+        if 0 <= last < n:
+            accumulator[last] = _row_word(n_rows, block_start + last)
+    else:
+        source = mask[block_start : block_start + n]
+        for w in range(n):
+            accumulator[w] = source[w]
     for code in rule:
         if code < 0:
             continue
@@ -163,13 +172,18 @@ def _rule_block(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _count(accumulator, target, block_start, n):  # type: ignore[no-untyped-def]
-    window = target[block_start : block_start + n]
+    """Rows set in the accumulator, and of those the target rows (0 without one)."""
     total = np.uint64(0)
     hits = np.uint64(0)
-    for w in range(n):
-        word = accumulator[w]
-        total += popcount(word)
-        hits += popcount(word & window[w])
+    if target is None:
+        for w in range(n):
+            total += popcount(accumulator[w])
+    else:
+        window = target[block_start : block_start + n]
+        for w in range(n):
+            word = accumulator[w]
+            total += popcount(word)
+            hits += popcount(word & window[w])
     return np.int64(total), np.int64(hits)
 
 
@@ -192,7 +206,7 @@ def score_rules(  # type: ignore[no-untyped-def]
         )
         for r in range(rules.shape[0]):
             _rule_block(
-                rules[r], bits, valid, column_feature, conditions, mask, block_start, n,
+                rules[r], bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
                 accumulator,
             )
             total, hits = _count(accumulator, target, block_start, n)
@@ -225,7 +239,7 @@ def score_rule_sets(  # type: ignore[no-untyped-def]
         )
         for r in range(n_rules):
             _rule_block(
-                rules[r], bits, valid, column_feature, conditions, mask, block_start, n,
+                rules[r], bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
                 vectors[r],
             )
             total, hits = _count(vectors[r], target, block_start, n)
@@ -270,13 +284,17 @@ def score_decision_lists(  # type: ignore[no-untyped-def]
         )
         for r in range(n_rules):
             _rule_block(
-                rules[r], bits, valid, column_feature, conditions, mask, block_start, n,
+                rules[r], bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
                 vectors[r],
             )
-        source = mask[block_start:block_stop]
         for s in range(lists.shape[0]):
-            for w in range(n):
-                remaining[w] = source[w]
+            if mask is None:
+                for w in range(n):
+                    remaining[w] = _row_word(n_rows, block_start + w)
+            else:
+                source = mask[block_start:block_stop]
+                for w in range(n):
+                    remaining[w] = source[w]
             for position in range(default + 1):
                 if position < default:
                     r = lists[s, position]

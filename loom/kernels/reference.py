@@ -8,7 +8,8 @@ functions favour plain whole-vector expressions over speed.
 Literal codes: ``2 * c`` is bit column ``c`` and ``2 * c + 1`` its negation; a code
 ``2 * (n_columns + j)`` is cardinality condition ``j`` and ``2 * (n_columns + j) + 1``
 the rows where that condition is false; ``-1`` is padding. A negated column is true
-where the feature's value is known and the column's bit is clear.
+where the feature's value is known and the column's bit is clear. A `mask` of None
+stands for every row and a `target` of None for no target (its counts stay 0).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def _rule_vectors(
     bits: Words, valid: Words, column_feature: NDArray[np.int32],
     cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
     cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    mask: Words, start: int, stop: int,
+    mask: Words | None, start: int, stop: int,
 ) -> list[Words]:
     """The rows where each rule is true (inside `mask`), for words ``start:stop``."""
     n_columns = bits.shape[0]
@@ -151,8 +152,9 @@ def _rule_vectors(
         for j in range(cond_literals.shape[0])
     ]
     vectors = []
+    rows = _rows(n_rows, start, stop) if mask is None else mask[start:stop]
     for rule in rules:
-        vector = mask[start:stop].copy()
+        vector = rows.copy()
         for code in rule:
             if code < 0:
                 continue
@@ -168,7 +170,8 @@ def score_rules(
     bits: Words, valid: Words, column_feature: NDArray[np.int32],
     cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
     cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    target: Words, mask: Words, start: int, stop: int, out: NDArray[np.int64],
+    target: Words | None, mask: Words | None, start: int, stop: int,
+    out: NDArray[np.int64],
 ) -> None:
     """Add, per rule, the rows where it is true and of those the target rows."""
     vectors = _rule_vectors(
@@ -177,14 +180,16 @@ def score_rules(
     )
     for r, vector in enumerate(vectors):
         out[r, 0] += _popcount(vector)
-        out[r, 1] += _popcount(vector & target[start:stop])
+        if target is not None:
+            out[r, 1] += _popcount(vector & target[start:stop])
 
 
 def score_rule_sets(
     bits: Words, valid: Words, column_feature: NDArray[np.int32],
     cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
     cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    rule_sets: NDArray[np.int32], target: Words, mask: Words, start: int, stop: int,
+    rule_sets: NDArray[np.int32], target: Words | None, mask: Words | None,
+    start: int, stop: int,
     block_words: int, out_rules: NDArray[np.int64], out_sets: NDArray[np.int64],
 ) -> None:
     """Add the counts of every rule and of the union of the rules of every set.
@@ -196,7 +201,7 @@ def score_rule_sets(
         bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
         rules, mask, start, stop,
     )
-    window = target[start:stop]
+    window = np.zeros(stop - start, np.uint64) if target is None else target[start:stop]
     for r, vector in enumerate(vectors):
         out_rules[r, 0] += _popcount(vector)
         out_rules[r, 1] += _popcount(vector & window)
@@ -213,7 +218,8 @@ def score_decision_lists(
     bits: Words, valid: Words, column_feature: NDArray[np.int32],
     cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
     cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    lists: NDArray[np.int32], classes: Words, mask: Words, start: int, stop: int,
+    lists: NDArray[np.int32], classes: Words, mask: Words | None, start: int,
+    stop: int,
     block_words: int, out: NDArray[np.int64],
 ) -> None:
     """Add, per list and position, the rows that rule is the first to match.
@@ -229,8 +235,9 @@ def score_decision_lists(
     )
     window = classes[:, start:stop]
     default = lists.shape[1]
+    rows = _rows(n_rows, start, stop) if mask is None else mask[start:stop]
     for s, members in enumerate(lists):
-        remaining = mask[start:stop].copy()
+        remaining = rows.copy()
         for position, r in enumerate(members):
             if r < 0:
                 continue

@@ -28,7 +28,7 @@ from loom.constraints.ast import (
     Membership,
     Not,
 )
-from loom.data.bits import last_word_mask, n_words, row_mask
+from loom.data.bits import last_word_mask, n_words
 from loom.data.schema import Schema
 from loom.data.table import BitTable
 from loom.exceptions import ConstraintError, InvalidParameterError
@@ -225,6 +225,8 @@ def _int32_matrix(array: ArrayLike, name: str) -> NDArray[np.int32]:
 
 def _check_range(matrix: NDArray[np.int32], limit: int, name: str, what: str) -> None:
     """Every entry is -1 (padding) or in ``0 .. limit - 1``."""
+    if not matrix.size or (matrix.min() >= -1 and matrix.max() < limit):
+        return
     bad = (matrix < -1) | (matrix >= limit)
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
@@ -262,9 +264,9 @@ def _table(table: object) -> BitTable:
     return table
 
 
-def _target_words(table: BitTable, target: int | Words | None) -> Words:
+def _target_words(table: BitTable, target: int | Words | None) -> Words | None:
     if target is None:
-        return np.zeros(table.n_words, dtype=np.uint64)
+        return None
     if isinstance(target, int | np.integer) and not isinstance(target, bool):
         if not 0 <= target < table.n_columns:
             msg = (
@@ -275,9 +277,9 @@ def _target_words(table: BitTable, target: int | Words | None) -> Words:
     return _check_words(target, table.n_rows, "target")
 
 
-def _mask_words(table: BitTable, mask: Words | None) -> Words:
+def _mask_words(table: BitTable, mask: Words | None) -> Words | None:
     if mask is None:
-        return row_mask(table.n_rows)
+        return None
     return _check_words(mask, table.n_rows, "mask")
 
 
@@ -296,7 +298,7 @@ def _conditions(table: BitTable, conditions: Conditions | None) -> Conditions:
 
 
 def _column_feature(table: BitTable) -> NDArray[np.int32]:
-    return table.schema.column_feature.astype(np.int32)
+    return table.schema.column_feature32
 
 
 # ---------------------------------------------------------------------------
@@ -316,8 +318,10 @@ def _executor() -> ThreadPoolExecutor:
 
 def _ranges(total: int, work: int, align: int, module: ModuleType) -> list[tuple[int, int]]:
     """Split ``0 .. total - 1`` into one range per thread, aligned to `align`."""
+    if work < PARALLEL_MIN_WORK or total < 2 * align:
+        return [(0, total)]
     threads = 1 if module.__name__.endswith("reference") else thread_count()
-    if work < PARALLEL_MIN_WORK or threads == 1 or total < 2 * align:
+    if threads == 1:
         return [(0, total)]
     threads = min(threads, total // align)
     step = -(-total // threads)
