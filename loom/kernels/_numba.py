@@ -3,7 +3,7 @@
 The kernels walk the words in blocks of `BLOCK_WORDS`: on each block they evaluate the
 cardinality conditions, then every rule, so a column is read from memory once per batch
 and then from cache. A rule's rows are built in a block-sized accumulator with one pass
-per literal; each pass is a loop over words from zero that LLVM vectorizes. Inputs are
+per literal, and each pass is a loop over words from zero, which LLVM vectorizes. Inputs are
 checked by the dispatchers, not here.
 """
 
@@ -48,7 +48,7 @@ else:
 
 @njit(cache=True, nogil=True)
 def _row_word(n_rows, word):  # type: ignore[no-untyped-def]
-    """The bits of word `word` that belong to rows."""
+    """Return the bits of word `word` that belong to rows."""
     first = word * 64
     if first + 64 <= n_rows:
         return ALL_ONES
@@ -59,7 +59,7 @@ def _row_word(n_rows, word):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _at_least(planes, n_planes, k, rows):  # type: ignore[no-untyped-def]
-    """The rows of one word whose bit-sliced counter is at least `k`."""
+    """Return the rows of one word whose bit-sliced counter is at least `k`."""
     if k <= 0:
         return rows
     if n_planes < 63 and k >= (1 << n_planes):
@@ -144,7 +144,7 @@ def _rule_block(  # type: ignore[no-untyped-def]
     if mask is None:
         for w in range(n):
             accumulator[w] = ALL_ONES
-        last = (n_rows - 1) // 64 - block_start  # the word that holds padding bits
+        last = (n_rows - 1) // 64 - block_start  # the word with padding bits
         if 0 <= last < n:
             accumulator[last] = _row_word(n_rows, block_start + last)
     else:
@@ -265,7 +265,7 @@ def score_decision_lists(  # type: ignore[no-untyped-def]
     rules, lists, classes, mask, start, stop, block_words, out,
 ):
     """Add, per list and position, the rows that rule is the first to match, in all
-    and per class row; the last position holds the rows no rule matches."""
+    and per class row; the last position counts the rows no rule matches."""
     n_rules = rules.shape[0]
     n_classes = classes.shape[0]
     default = lists.shape[1]

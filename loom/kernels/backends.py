@@ -2,7 +2,7 @@
 reference.
 
 The C extension is optional: when it was not built or does not load, Numba serves and
-one `KernelBackendWarning` says why.
+one `KernelBackendWarning` gives the reason.
 """
 
 from __future__ import annotations

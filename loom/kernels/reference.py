@@ -142,7 +142,7 @@ def _rule_vectors(
     cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
     mask: Words | None, start: int, stop: int,
 ) -> list[Words]:
-    """The rows where each rule is true (inside `mask`), for words ``start:stop``."""
+    """Return the rows where each rule is true (inside `mask`), for words ``start:stop``."""
     n_columns = bits.shape[0]
     conditions = [
         _condition(
@@ -226,7 +226,7 @@ def score_decision_lists(
 
     ``out[s, m, 0]`` counts the rows the rule at position ``m`` of list ``s`` is the
     first to match and ``out[s, m, 1 + t]`` those of them in class row ``t``; position
-    ``lists.shape[1]`` holds the rows no rule matches (the default). A padding entry
+    ``lists.shape[1]`` counts the rows no rule matches (the default). A padding entry
     (``-1``) matches nothing.
     """
     vectors = _rule_vectors(

@@ -224,7 +224,7 @@ def _int32_matrix(array: ArrayLike, name: str) -> NDArray[np.int32]:
 
 
 def _check_range(matrix: NDArray[np.int32], limit: int, name: str, what: str) -> None:
-    """Every entry is -1 (padding) or in ``0 .. limit - 1``."""
+    """Raise unless every entry is -1 (padding) or in ``0 .. limit - 1``."""
     if not matrix.size or (matrix.min() >= -1 and matrix.max() < limit):
         return
     bad = (matrix < -1) | (matrix >= limit)
