@@ -37,7 +37,9 @@ class OptionalBuildExt(build_ext):
         )
 
 
-compile_args = [] if sys.platform == "win32" else ["-O3", "-std=c11", "-fno-strict-aliasing"]
+compile_args = (
+    [] if sys.platform == "win32" else ["-O3", "-std=c11", "-fno-strict-aliasing"]
+)
 
 setup(
     ext_modules=[

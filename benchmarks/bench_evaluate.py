@@ -45,7 +45,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="table rows")
     parser.add_argument("--literals", type=int, default=10, help="literals per rule")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs; best is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed runs; best is kept"
+    )
     options = parser.parse_args()
 
     table = build_table(options.rows, options.literals, seed=0)
@@ -61,7 +63,8 @@ def main() -> None:
 
     loom_seconds = best_time(run_loom, options.repeat)
     numpy_seconds = best_time(run_numpy, options.repeat)
-    print(f"rows {options.rows:,}, literals {options.literals}, {table.nbytes / 1e6:.0f} MB")
+    size = f"{table.nbytes / 1e6:.0f} MB"
+    print(f"rows {options.rows:,}, literals {options.literals}, {size}")
     print(f"loom.evaluate        {loom_seconds * 1e3:8.1f} ms")
     print(f"NumPy AND of columns {numpy_seconds * 1e3:8.1f} ms")
     print(f"ratio                {loom_seconds / numpy_seconds:8.2f}")

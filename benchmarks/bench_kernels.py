@@ -1,4 +1,4 @@
-"""Throughput of the popcount kernels; see `loom.kernels.bench` (also `loom bench kernels`).
+"""Throughput of the popcount kernels: runs `loom.kernels.bench` (`loom bench kernels`).
 
 Usage: python benchmarks/bench_kernels.py [--quick] [--threads N] [--json]
 """

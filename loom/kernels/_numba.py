@@ -3,8 +3,8 @@
 The kernels walk the words in blocks of `BLOCK_WORDS`: on each block they evaluate the
 cardinality conditions, then every rule, so a column is read from memory once per batch
 and then from cache. A rule's rows are built in a block-sized accumulator with one pass
-per literal, and each pass is a loop over words from zero, which LLVM vectorizes. Inputs are
-checked by the dispatchers, not here.
+per literal, and each pass is a loop over words from zero, which LLVM vectorizes.
+Inputs are checked by the dispatchers, not here.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ else:
 
     @intrinsic
     def popcount(typingctx, word):  # type: ignore[no-untyped-def]
-        """Population count of a uint64, as LLVM's ctpop (one instruction with POPCNT)."""
+        """Count the set bits of a uint64 with LLVM's ctpop (POPCNT where present)."""
         signature = types.uint64(types.uint64)
 
         def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
@@ -78,8 +78,18 @@ def _at_least(planes, n_planes, k, rows):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _conditions_block(  # type: ignore[no-untyped-def]
-    bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-    block_start, block_stop, planes_true, planes_possible, out,
+    bits,
+    valid,
+    column_feature,
+    cond_literals,
+    cond_kinds,
+    cond_bounds,
+    n_rows,
+    block_start,
+    block_stop,
+    planes_true,
+    planes_possible,
+    out,
 ):
     """Write the true rows of condition j to ``out[2j]`` and its false rows to
     ``out[2j + 1]``, for the words of one block (counters are per word, bit-sliced)."""
@@ -135,7 +145,15 @@ def _conditions_block(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _rule_block(  # type: ignore[no-untyped-def]
-    rule, bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
+    rule,
+    bits,
+    valid,
+    column_feature,
+    conditions,
+    mask,
+    n_rows,
+    block_start,
+    n,
     accumulator,
 ):
     """Write the rows of one block where the rule is true (inside `mask`; a mask of
@@ -189,8 +207,19 @@ def _count(accumulator, target, block_start, n):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def score_rules(  # type: ignore[no-untyped-def]
-    bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-    rules, target, mask, start, stop, out,
+    bits,
+    valid,
+    column_feature,
+    cond_literals,
+    cond_kinds,
+    cond_bounds,
+    n_rows,
+    rules,
+    target,
+    mask,
+    start,
+    stop,
+    out,
 ):
     """Add, per rule, the rows where it is true and of those the target rows."""
     accumulator = np.empty(BLOCK_WORDS, dtype=np.uint64)
@@ -201,12 +230,30 @@ def score_rules(  # type: ignore[no-untyped-def]
         block_stop = min(block_start + BLOCK_WORDS, stop)
         n = block_stop - block_start
         _conditions_block(
-            bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-            block_start, block_stop, planes_true, planes_possible, conditions,
+            bits,
+            valid,
+            column_feature,
+            cond_literals,
+            cond_kinds,
+            cond_bounds,
+            n_rows,
+            block_start,
+            block_stop,
+            planes_true,
+            planes_possible,
+            conditions,
         )
         for r in range(rules.shape[0]):
             _rule_block(
-                rules[r], bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
+                rules[r],
+                bits,
+                valid,
+                column_feature,
+                conditions,
+                mask,
+                n_rows,
+                block_start,
+                n,
                 accumulator,
             )
             total, hits = _count(accumulator, target, block_start, n)
@@ -216,8 +263,22 @@ def score_rules(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def score_rule_sets(  # type: ignore[no-untyped-def]
-    bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-    rules, rule_sets, target, mask, start, stop, block_words, out_rules, out_sets,
+    bits,
+    valid,
+    column_feature,
+    cond_literals,
+    cond_kinds,
+    cond_bounds,
+    n_rows,
+    rules,
+    rule_sets,
+    target,
+    mask,
+    start,
+    stop,
+    block_words,
+    out_rules,
+    out_sets,
 ):
     """Add the counts of every rule and of the union of the rules of every set.
 
@@ -234,12 +295,30 @@ def score_rule_sets(  # type: ignore[no-untyped-def]
         block_stop = min(block_start + block_words, stop)
         n = block_stop - block_start
         _conditions_block(
-            bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-            block_start, block_stop, planes_true, planes_possible, conditions,
+            bits,
+            valid,
+            column_feature,
+            cond_literals,
+            cond_kinds,
+            cond_bounds,
+            n_rows,
+            block_start,
+            block_stop,
+            planes_true,
+            planes_possible,
+            conditions,
         )
         for r in range(n_rules):
             _rule_block(
-                rules[r], bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
+                rules[r],
+                bits,
+                valid,
+                column_feature,
+                conditions,
+                mask,
+                n_rows,
+                block_start,
+                n,
                 vectors[r],
             )
             total, hits = _count(vectors[r], target, block_start, n)
@@ -261,8 +340,21 @@ def score_rule_sets(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def score_decision_lists(  # type: ignore[no-untyped-def]
-    bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-    rules, lists, classes, mask, start, stop, block_words, out,
+    bits,
+    valid,
+    column_feature,
+    cond_literals,
+    cond_kinds,
+    cond_bounds,
+    n_rows,
+    rules,
+    lists,
+    classes,
+    mask,
+    start,
+    stop,
+    block_words,
+    out,
 ):
     """Add, per list and position, the rows that rule is the first to match, in all
     and per class row; the last position counts the rows no rule matches."""
@@ -279,12 +371,30 @@ def score_decision_lists(  # type: ignore[no-untyped-def]
         block_stop = min(block_start + block_words, stop)
         n = block_stop - block_start
         _conditions_block(
-            bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-            block_start, block_stop, planes_true, planes_possible, conditions,
+            bits,
+            valid,
+            column_feature,
+            cond_literals,
+            cond_kinds,
+            cond_bounds,
+            n_rows,
+            block_start,
+            block_stop,
+            planes_true,
+            planes_possible,
+            conditions,
         )
         for r in range(n_rules):
             _rule_block(
-                rules[r], bits, valid, column_feature, conditions, mask, n_rows, block_start, n,
+                rules[r],
+                bits,
+                valid,
+                column_feature,
+                conditions,
+                mask,
+                n_rows,
+                block_start,
+                n,
                 vectors[r],
             )
         for s in range(lists.shape[0]):
@@ -321,8 +431,17 @@ def score_decision_lists(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def cardinality(  # type: ignore[no-untyped-def]
-    bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-    start, stop, out_true, out_false,
+    bits,
+    valid,
+    column_feature,
+    cond_literals,
+    cond_kinds,
+    cond_bounds,
+    n_rows,
+    start,
+    stop,
+    out_true,
+    out_false,
 ):
     """Write the true and false rows of every condition for words ``start:stop``."""
     block = np.empty((2 * cond_literals.shape[0], BLOCK_WORDS), dtype=np.uint64)
@@ -331,8 +450,18 @@ def cardinality(  # type: ignore[no-untyped-def]
     for block_start in range(start, stop, BLOCK_WORDS):
         block_stop = min(block_start + BLOCK_WORDS, stop)
         _conditions_block(
-            bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-            block_start, block_stop, planes_true, planes_possible, block,
+            bits,
+            valid,
+            column_feature,
+            cond_literals,
+            cond_kinds,
+            cond_bounds,
+            n_rows,
+            block_start,
+            block_stop,
+            planes_true,
+            planes_possible,
+            block,
         )
         for j in range(cond_literals.shape[0]):
             for w in range(block_stop - block_start):
@@ -342,7 +471,8 @@ def cardinality(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def xnor_gemm(a, b, n_bits, row_start, row_stop, out):  # type: ignore[no-untyped-def]
-    """Write ``n_bits - 2 * popcount(a[i] xor b[j])`` for rows ``row_start:row_stop``."""
+    """Write ``n_bits - 2 * popcount(a[i] xor b[j])`` for rows ``row_start`` to
+    ``row_stop - 1``."""
     n_words = a.shape[1]
     for i in range(row_start, row_stop):
         row = a[i]

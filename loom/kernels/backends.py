@@ -67,8 +67,9 @@ def _default() -> str:
     if not _warned:
         _warned = True
         msg = (
-            f"the C kernels are not available ({_failures.get('c')}); the Numba kernels "
-            "serve instead. Reinstall Loom with a C compiler (gcc or clang) present to "
+            f"the C kernels are not available ({_failures.get('c')}); the Numba "
+            "kernels serve instead. Reinstall Loom with a C compiler (gcc or clang) "
+            "present to "
             "build them."
         )
         warnings.warn(msg, KernelBackendWarning, stacklevel=4)

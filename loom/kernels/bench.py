@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -29,7 +30,9 @@ from loom.kernels.scoring import pack_signs, score_rule_sets, score_rules, xnor_
 __all__ = ["add_arguments", "main", "run"]
 
 
-def best_time(function: Callable[[], object], repeat: int, budget: float = 2.0) -> float:
+def best_time(
+    function: Callable[[], object], repeat: int, budget: float = 2.0
+) -> float:
     """Shortest of up to `repeat` runs (fewer when the runs pass `budget` seconds)."""
     function()  # compile, fault pages in, warm caches
     times: list[float] = []
@@ -42,7 +45,7 @@ def best_time(function: Callable[[], object], repeat: int, budget: float = 2.0) 
 
 
 def boolean_table(n_rows: int, n_features: int, seed: int = 0) -> BitTable:
-    """A table of `n_features` boolean features with random bits and no missing values."""
+    """Build a table of boolean features with random bits and no missing values."""
     specs = tuple(
         FeatureSpec(f"f{index}", "boolean", values=("false", "true"))
         for index in range(n_features)
@@ -87,7 +90,7 @@ def single_rule_cases(sizes: list[int], results: dict[str, object]) -> None:
             probe = dram_probe(data_bytes)
             row = []
             for name in backends_to_run():
-                seconds = best_time(lambda: score_rules(table, rules, backend=name), 5)
+                seconds = best_time(partial(score_rules, table, rules, backend=name), 5)
                 rate = n_rows * k / seconds
                 ratio = (data_bytes / seconds) / probe
                 row.append(f"{name} {rate / 1e9:7.1f} G ({ratio:4.2f})")
@@ -106,15 +109,15 @@ def batch_case(n_rows: int, results: dict[str, object]) -> None:
     l2_rate = l2_probe()
     rates = {}
     for name in backends_to_run():
-        seconds = best_time(lambda: score_rules(table, rules, backend=name), 3)
+        seconds = best_time(partial(score_rules, table, rules, backend=name), 3)
         rates[name] = work / seconds
         # Bytes the rules read, as if every literal's words came from L2.
         as_bytes = 1000 * 3 * table.n_words * 8 / seconds
         results[f"batch_{name}_grows_lits"] = rates[name] / 1e9
         results[f"batch_{name}_l2_ratio"] = as_bytes / l2_rate
         print(
-            f"  {name:6s} {rates[name] / 1e9:8.1f} G rows*literals/s, {seconds * 1e3:8.1f} "
-            f"ms, {as_bytes / l2_rate:5.2f} x the L2 read probe"
+            f"  {name:6s} {rates[name] / 1e9:8.1f} G rows*literals/s, "
+            f"{seconds * 1e3:8.1f} ms, {as_bytes / l2_rate:5.2f} x the L2 read probe"
         )
     best = max(rates, key=rates.__getitem__)
     if "numpy" in rates:
@@ -131,10 +134,14 @@ def rule_set_case(n_rows: int, results: dict[str, object]) -> None:
     rules = (2 * codes).astype(np.int32)
     sets = np.arange(2000, dtype=np.int32).reshape(200, 10)
     for name in backends_to_run():
-        seconds = best_time(lambda: score_rule_sets(table, rules, sets, 0, backend=name), 3)
+        seconds = best_time(
+            partial(score_rule_sets, table, rules, sets, 0, backend=name), 3
+        )
         rate = 2000 * 3 * n_rows / seconds
         results[f"sets_{name}_ms"] = seconds * 1e3
-        print(f"  {name:6s} {seconds * 1e3:8.1f} ms ({rate / 1e9:.1f} G rows*literals/s)")
+        print(
+            f"  {name:6s} {seconds * 1e3:8.1f} ms ({rate / 1e9:.1f} G rows*literals/s)"
+        )
 
 
 def xnor_cases(
@@ -152,19 +159,25 @@ def xnor_cases(
         b = generator.standard_normal((k, n)).astype(np.float32)
         if threadpool_limits is not None:
             with threadpool_limits(limits=threads, user_api="blas"):
-                float_seconds = best_time(lambda: a @ b, 5)
+                float_seconds = best_time(partial(np.matmul, a, b), 5)
         else:
-            float_seconds = best_time(lambda: a @ b, 5)
+            float_seconds = best_time(partial(np.matmul, a, b), 5)
         a_bits, b_bits = pack_signs(a), pack_signs(b.T)
         row = [f"float32 {float_seconds * 1e3:7.2f} ms"]
         for name in backends_to_run():
             if name == "numpy" and m * n * k > 300_000_000:
                 continue
-            seconds = best_time(lambda: xnor_matmul(a_bits, b_bits, k, backend=name), 5)
+            product = partial(xnor_matmul, a_bits, b_bits, k, backend=name)
+            seconds = best_time(product, 5)
             ratio = float_seconds / seconds
             results[f"xnor_{m}x{k}x{n}_{name}_speedup"] = ratio
             row.append(f"{name} {seconds * 1e3:7.2f} ms ({ratio:5.1f}x)")
         print(f"  ({m}, {k}, {n}): " + "  ".join(row))
+
+
+def _call_many(table: BitTable, rules: np.ndarray, name: str) -> None:
+    for _ in range(1000):
+        score_rules(table, rules, backend=name)
 
 
 def overhead_case(results: dict[str, object]) -> None:
@@ -172,11 +185,7 @@ def overhead_case(results: dict[str, object]) -> None:
     table = boolean_table(64, 2)
     rules = np.zeros((1, 1), dtype=np.int32)
     for name in backends_to_run():
-
-        def call_many() -> None:
-            for _ in range(1000):
-                score_rules(table, rules, backend=name)
-
+        call_many = partial(_call_many, table, rules, name)
         seconds = best_time(call_many, 5) / 1000
         results[f"overhead_{name}_us"] = seconds * 1e6
         print(f"  {name:6s} {seconds * 1e6:6.1f} us per call")
@@ -197,7 +206,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run the benchmark with command-line arguments `argv` and return the figures."""
-    parser = argparse.ArgumentParser(description="Throughput of Loom's popcount kernels.")
+    parser = argparse.ArgumentParser(
+        description="Throughput of Loom's popcount kernels."
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

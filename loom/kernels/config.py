@@ -1,8 +1,8 @@
 """Tuning constants and environment settings of the kernels, in one place.
 
-`LOOM_KERNEL_BACKEND` picks a backend (``c``, ``numba`` or ``numpy``) for every call that
-does not pass one. `LOOM_NUM_THREADS` caps the threads a call may use (default: the CPUs
-this process may run on).
+`LOOM_KERNEL_BACKEND` picks a backend (``c``, ``numba`` or ``numpy``) for every call
+that does not pass one. `LOOM_NUM_THREADS` caps the threads a call may use (default:
+the CPUs this process may run on).
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def thread_count() -> int:
             return value
         from loom.exceptions import InvalidParameterError
 
-        msg = f"{THREADS_VARIABLE} must be an int >= 1, got {text!r}. Unset it or fix it."
+        msg = (
+            f"{THREADS_VARIABLE} must be an int >= 1, got {text!r}. Unset it or fix it."
+        )
         raise InvalidParameterError(msg)
     try:
         return max(1, len(os.sched_getaffinity(0)))

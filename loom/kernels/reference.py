@@ -51,8 +51,12 @@ def _popcount(words: Words) -> int:
 
 
 def _literal_true(
-    code: int, bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    start: int, stop: int,
+    code: int,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    start: int,
+    stop: int,
 ) -> Words:
     column = code >> 1
     if code & 1:
@@ -61,8 +65,12 @@ def _literal_true(
 
 
 def _literal_false(
-    code: int, bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    start: int, stop: int,
+    code: int,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    start: int,
+    stop: int,
 ) -> Words:
     return _literal_true(code ^ 1, bits, valid, column_feature, start, stop)
 
@@ -94,8 +102,15 @@ def _at_least(planes: list[Words], k: int, rows: Words) -> Words:
 
 
 def _condition(
-    literals: NDArray[np.int32], kind: int, bound: int, bits: Words, valid: Words,
-    column_feature: NDArray[np.int32], n_rows: int, start: int, stop: int,
+    literals: NDArray[np.int32],
+    kind: int,
+    bound: int,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    n_rows: int,
+    start: int,
+    stop: int,
 ) -> tuple[Words, Words]:
     """Rows where one cardinality condition is true and where it is false (Kleene)."""
     rows = _rows(n_rows, start, stop)
@@ -109,7 +124,9 @@ def _condition(
         _bit_sliced_add(n_true, true)
         _bit_sliced_add(n_possible, rows & ~false)
     if kind == ATLEAST:
-        return _at_least(n_true, bound, rows), rows & ~_at_least(n_possible, bound, rows)
+        return _at_least(n_true, bound, rows), rows & ~_at_least(
+            n_possible, bound, rows
+        )
     if kind == ATMOST:
         true = rows & ~_at_least(n_possible, bound + 1, rows)
         return true, _at_least(n_true, bound + 1, rows)
@@ -121,33 +138,62 @@ def _condition(
 
 
 def cardinality(
-    bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
-    cond_bounds: NDArray[np.int32], n_rows: int, start: int, stop: int,
-    out_true: Words, out_false: Words,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    cond_literals: NDArray[np.int32],
+    cond_kinds: NDArray[np.int8],
+    cond_bounds: NDArray[np.int32],
+    n_rows: int,
+    start: int,
+    stop: int,
+    out_true: Words,
+    out_false: Words,
 ) -> None:
     """Write the true and false rows of every condition for words ``start:stop``."""
     for j in range(cond_literals.shape[0]):
         true, false = _condition(
-            cond_literals[j], int(cond_kinds[j]), int(cond_bounds[j]), bits, valid,
-            column_feature, n_rows, start, stop,
+            cond_literals[j],
+            int(cond_kinds[j]),
+            int(cond_bounds[j]),
+            bits,
+            valid,
+            column_feature,
+            n_rows,
+            start,
+            stop,
         )
         out_true[j, start:stop] = true
         out_false[j, start:stop] = false
 
 
 def _rule_vectors(
-    bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
-    cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    mask: Words | None, start: int, stop: int,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    cond_literals: NDArray[np.int32],
+    cond_kinds: NDArray[np.int8],
+    cond_bounds: NDArray[np.int32],
+    n_rows: int,
+    rules: NDArray[np.int32],
+    mask: Words | None,
+    start: int,
+    stop: int,
 ) -> list[Words]:
-    """Return the rows where each rule is true (inside `mask`), for words ``start:stop``."""
+    """Return the rows where each rule is true (inside `mask`), for words ``start`` to
+    ``stop - 1``."""
     n_columns = bits.shape[0]
     conditions = [
         _condition(
-            cond_literals[j], int(cond_kinds[j]), int(cond_bounds[j]), bits, valid,
-            column_feature, n_rows, start, stop,
+            cond_literals[j],
+            int(cond_kinds[j]),
+            int(cond_bounds[j]),
+            bits,
+            valid,
+            column_feature,
+            n_rows,
+            start,
+            stop,
         )
         for j in range(cond_literals.shape[0])
     ]
@@ -167,16 +213,33 @@ def _rule_vectors(
 
 
 def score_rules(
-    bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
-    cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    target: Words | None, mask: Words | None, start: int, stop: int,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    cond_literals: NDArray[np.int32],
+    cond_kinds: NDArray[np.int8],
+    cond_bounds: NDArray[np.int32],
+    n_rows: int,
+    rules: NDArray[np.int32],
+    target: Words | None,
+    mask: Words | None,
+    start: int,
+    stop: int,
     out: NDArray[np.int64],
 ) -> None:
     """Add, per rule, the rows where it is true and of those the target rows."""
     vectors = _rule_vectors(
-        bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-        rules, mask, start, stop,
+        bits,
+        valid,
+        column_feature,
+        cond_literals,
+        cond_kinds,
+        cond_bounds,
+        n_rows,
+        rules,
+        mask,
+        start,
+        stop,
     )
     for r, vector in enumerate(vectors):
         out[r, 0] += _popcount(vector)
@@ -185,12 +248,22 @@ def score_rules(
 
 
 def score_rule_sets(
-    bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
-    cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    rule_sets: NDArray[np.int32], target: Words | None, mask: Words | None,
-    start: int, stop: int,
-    block_words: int, out_rules: NDArray[np.int64], out_sets: NDArray[np.int64],
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    cond_literals: NDArray[np.int32],
+    cond_kinds: NDArray[np.int8],
+    cond_bounds: NDArray[np.int32],
+    n_rows: int,
+    rules: NDArray[np.int32],
+    rule_sets: NDArray[np.int32],
+    target: Words | None,
+    mask: Words | None,
+    start: int,
+    stop: int,
+    block_words: int,
+    out_rules: NDArray[np.int64],
+    out_sets: NDArray[np.int64],
 ) -> None:
     """Add the counts of every rule and of the union of the rules of every set.
 
@@ -198,8 +271,17 @@ def score_rule_sets(
     whole range at once.
     """
     vectors = _rule_vectors(
-        bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-        rules, mask, start, stop,
+        bits,
+        valid,
+        column_feature,
+        cond_literals,
+        cond_kinds,
+        cond_bounds,
+        n_rows,
+        rules,
+        mask,
+        start,
+        stop,
     )
     window = np.zeros(stop - start, np.uint64) if target is None else target[start:stop]
     for r, vector in enumerate(vectors):
@@ -215,12 +297,21 @@ def score_rule_sets(
 
 
 def score_decision_lists(
-    bits: Words, valid: Words, column_feature: NDArray[np.int32],
-    cond_literals: NDArray[np.int32], cond_kinds: NDArray[np.int8],
-    cond_bounds: NDArray[np.int32], n_rows: int, rules: NDArray[np.int32],
-    lists: NDArray[np.int32], classes: Words, mask: Words | None, start: int,
+    bits: Words,
+    valid: Words,
+    column_feature: NDArray[np.int32],
+    cond_literals: NDArray[np.int32],
+    cond_kinds: NDArray[np.int8],
+    cond_bounds: NDArray[np.int32],
+    n_rows: int,
+    rules: NDArray[np.int32],
+    lists: NDArray[np.int32],
+    classes: Words,
+    mask: Words | None,
+    start: int,
     stop: int,
-    block_words: int, out: NDArray[np.int64],
+    block_words: int,
+    out: NDArray[np.int64],
 ) -> None:
     """Add, per list and position, the rows that rule is the first to match.
 
@@ -230,8 +321,17 @@ def score_decision_lists(
     (``-1``) matches nothing.
     """
     vectors = _rule_vectors(
-        bits, valid, column_feature, cond_literals, cond_kinds, cond_bounds, n_rows,
-        rules, mask, start, stop,
+        bits,
+        valid,
+        column_feature,
+        cond_literals,
+        cond_kinds,
+        cond_bounds,
+        n_rows,
+        rules,
+        mask,
+        start,
+        stop,
     )
     window = classes[:, start:stop]
     default = lists.shape[1]
@@ -252,7 +352,11 @@ def score_decision_lists(
 
 
 def xnor_gemm(
-    a: Words, b: Words, n_bits: int, row_start: int, row_stop: int,
+    a: Words,
+    b: Words,
+    n_bits: int,
+    row_start: int,
+    row_stop: int,
     out: NDArray[np.int32],
 ) -> None:
     """Write ``n_bits - 2 * popcount(a[i] xor b[j])`` for rows ``row_start:row_stop``.

@@ -21,7 +21,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from loom.constraints.ast import (
     CARDINALITY_KINDS,
-    BooleanAtom,
     Cardinality,
     Compare,
     Constraint,
@@ -103,8 +102,8 @@ class Conditions:
         for j, (kind, codes, bound) in enumerate(items):
             if kind not in _KIND_CODES:
                 msg = (
-                    f"condition {j}: kind must be one of {', '.join(CARDINALITY_KINDS)}, "
-                    f"got {kind!r}."
+                    f"condition {j}: kind must be one of "
+                    f"{', '.join(CARDINALITY_KINDS)}, got {kind!r}."
                 )
                 raise InvalidParameterError(msg)
             literals[j, : len(codes)] = codes
@@ -122,11 +121,12 @@ NO_CONDITIONS = Conditions(
 
 
 def encode_literal(schema: Schema | BitTable, literal: Constraint | str) -> int:
-    """Return the kernel code of a literal: ``2 * c`` for bit column ``c``, ``2 * c + 1``
-    for its negation.
+    """Return the kernel code of a literal: ``2 * c`` for bit column ``c``,
+    ``2 * c + 1`` for its negation.
 
     A negation is written ``not`` plus the column's literal, or as the complementary
-    comparison: ``x > t`` for the column ``x <= t``, ``color != red`` for ``color = red``.
+    comparison: ``x > t`` for the column ``x <= t``, ``color != red`` for
+    ``color = red``.
 
     Raises
     ------
@@ -150,7 +150,10 @@ def encode_literal(schema: Schema | BitTable, literal: Constraint | str) -> int:
         negated, node = True, node.operand
     complements = {">": "<=", "!=": "="}
     if isinstance(node, Compare) and node.op in complements:
-        negated, node = not negated, Compare(node.feature, complements[node.op], node.value)
+        negated, node = (
+            not negated,
+            Compare(node.feature, complements[node.op], node.value),
+        )
     if isinstance(node, Membership) and len(node.values) == 1:
         node = Compare(node.feature, "=", node.values[0])
     try:
@@ -190,7 +193,7 @@ def encode_rules(
 
 
 def condition_of(schema: Schema | BitTable, node: Cardinality) -> tuple[Any, ...]:
-    """Return the ``(kind, codes, bound)`` triple of a cardinality node over literals."""
+    """Return the ``(kind, codes, bound)`` triple of a cardinality node of literals."""
     codes = [encode_literal(schema, operand) for operand in node.operands]
     return (node.kind, codes, node.bound)
 
@@ -289,8 +292,12 @@ def _conditions(table: BitTable, conditions: Conditions | None) -> Conditions:
     if not isinstance(conditions, Conditions):
         msg = f"conditions must be a Conditions, got {type(conditions).__name__}."
         raise InvalidParameterError(msg)
-    _check_range(conditions.literals, 2 * table.n_columns, "conditions.literals",
-                 "a column literal code")
+    _check_range(
+        conditions.literals,
+        2 * table.n_columns,
+        "conditions.literals",
+        "a column literal code",
+    )
     if not np.isin(conditions.kinds, (0, 1, 2)).all():
         msg = "conditions.kinds must hold 0 (atleast), 1 (atmost) or 2 (exactly)."
         raise InvalidParameterError(msg)
@@ -316,7 +323,9 @@ def _executor() -> ThreadPoolExecutor:
     return _pool
 
 
-def _ranges(total: int, work: int, align: int, module: ModuleType) -> list[tuple[int, int]]:
+def _ranges(
+    total: int, work: int, align: int, module: ModuleType
+) -> list[tuple[int, int]]:
     """Split ``0 .. total - 1`` into one range per thread, aligned to `align`."""
     if work < PARALLEL_MIN_WORK or total < 2 * align:
         return [(0, total)]
@@ -416,8 +425,18 @@ def score_rules(
 
     def call(start: int, stop: int, outputs: tuple[NDArray[Any], ...]) -> None:
         module.score_rules(
-            table.bits, table.valid, column_feature, cond.literals, cond.kinds,
-            cond.bounds, table.n_rows, matrix, target_words, mask_words, start, stop,
+            table.bits,
+            table.valid,
+            column_feature,
+            cond.literals,
+            cond.kinds,
+            cond.bounds,
+            table.n_rows,
+            matrix,
+            target_words,
+            mask_words,
+            start,
+            stop,
             outputs[0],
         )
 
@@ -478,9 +497,22 @@ def score_rule_sets(
 
     def call(start: int, stop: int, outputs: tuple[NDArray[Any], ...]) -> None:
         module.score_rule_sets(
-            table.bits, table.valid, column_feature, cond.literals, cond.kinds,
-            cond.bounds, table.n_rows, matrix, sets, target_words, mask_words, start,
-            stop, block, outputs[0], outputs[1],
+            table.bits,
+            table.valid,
+            column_feature,
+            cond.literals,
+            cond.kinds,
+            cond.bounds,
+            table.n_rows,
+            matrix,
+            sets,
+            target_words,
+            mask_words,
+            start,
+            stop,
+            block,
+            outputs[0],
+            outputs[1],
         )
 
     work = (matrix.size + sets.size) * table.n_words
@@ -544,9 +576,21 @@ def score_decision_lists(
 
     def call(start: int, stop: int, outputs: tuple[NDArray[Any], ...]) -> None:
         module.score_decision_lists(
-            table.bits, table.valid, column_feature, cond.literals, cond.kinds,
-            cond.bounds, table.n_rows, matrix, ordered, class_words, mask_words, start,
-            stop, block, outputs[0],
+            table.bits,
+            table.valid,
+            column_feature,
+            cond.literals,
+            cond.kinds,
+            cond.bounds,
+            table.n_rows,
+            matrix,
+            ordered,
+            class_words,
+            mask_words,
+            start,
+            stop,
+            block,
+            outputs[0],
         )
 
     work = (matrix.size + ordered.size * (class_words.shape[0] + 1)) * table.n_words
@@ -574,7 +618,8 @@ def cardinality_rows(
     >>> from loom.data import unpack_bits
     >>> table = BitTable.from_frame(pd.DataFrame({
     ...     "a": [True, True, False], "b": [True, False, False]}))
-    >>> true, false = cardinality_rows(table, Conditions.build([("exactly", [0, 2], 1)]))
+    >>> conditions = Conditions.build([("exactly", [0, 2], 1)])
+    >>> true, false = cardinality_rows(table, conditions)
     >>> unpack_bits(true[0], 3).tolist()
     [False, True, False]
     """
@@ -587,13 +632,23 @@ def cardinality_rows(
 
     def call(start: int, stop: int, outputs: tuple[NDArray[Any], ...]) -> None:
         module.cardinality(
-            table.bits, table.valid, column_feature, cond.literals, cond.kinds,
-            cond.bounds, table.n_rows, start, stop, outputs[0], outputs[1],
+            table.bits,
+            table.valid,
+            column_feature,
+            cond.literals,
+            cond.kinds,
+            cond.bounds,
+            table.n_rows,
+            start,
+            stop,
+            outputs[0],
+            outputs[1],
         )
 
     # Each thread writes its own words, so the shared outputs need no private copies.
-    ranges = _ranges(table.n_words, cond.literals.size * table.n_words * 8, BLOCK_WORDS,
-                     module)
+    ranges = _ranges(
+        table.n_words, cond.literals.size * table.n_words * 8, BLOCK_WORDS, module
+    )
     futures = [_executor().submit(call, a, b, (true, false)) for a, b in ranges[1:]]
     call(*ranges[0], (true, false))
     for future in futures:
@@ -654,7 +709,11 @@ def xnor_matmul(
     >>> xnor_matmul(a, b, 3)
     array([[ 1, -3]], dtype=int32)
     """
-    if isinstance(n_bits, bool) or not isinstance(n_bits, int | np.integer) or n_bits < 0:
+    if (
+        isinstance(n_bits, bool)
+        or not isinstance(n_bits, int | np.integer)
+        or n_bits < 0
+    ):
         msg = f"n_bits must be an int >= 0, got {n_bits!r}."
         raise InvalidParameterError(msg)
     n_bits = int(n_bits)
@@ -668,7 +727,9 @@ def xnor_matmul(
 
     work = left.shape[0] * right.size
     ranges = _ranges(left.shape[0], work, 16, module)
-    futures = [_executor().submit(call, start, stop, (out,)) for start, stop in ranges[1:]]
+    futures = [
+        _executor().submit(call, start, stop, (out,)) for start, stop in ranges[1:]
+    ]
     call(*ranges[0], (out,))
     for future in futures:
         future.result()

@@ -28,9 +28,9 @@ from loom.kernels import (
     score_decision_lists,
     score_rule_sets,
     score_rules,
+    scoring,
     xnor_matmul,
 )
-from loom.kernels import scoring
 from tests.data.invariants import assert_padding_zero
 
 # Without the JIT the Numba kernels run as Python, one word at a time.
@@ -53,7 +53,9 @@ def _native_isas() -> list[str]:
 BACKEND_CASES = [("numba", None)] + [("c", isa) for isa in _native_isas()]
 
 
-@pytest.fixture(params=BACKEND_CASES, ids=[f"{b}-{i}" if i else b for b, i in BACKEND_CASES])
+@pytest.fixture(
+    params=BACKEND_CASES, ids=[f"{b}-{i}" if i else b for b, i in BACKEND_CASES]
+)
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Each compiled backend, and each instruction set of the C backend."""
     name, isa = request.param
@@ -92,7 +94,9 @@ def random_table(
     return loom.BitTable(schema, bits, valid, n_rows)
 
 
-def random_conditions(rng: np.random.Generator, table: loom.BitTable, count: int) -> Conditions:
+def random_conditions(
+    rng: np.random.Generator, table: loom.BitTable, count: int
+) -> Conditions:
     items = []
     for _ in range(count):
         width = int(rng.integers(1, 6))
@@ -155,7 +159,9 @@ def test_score_rules_counts_by_hand() -> None:
     assert counts.tolist() == [[2, 1], [2, 1], [5, 3]]
 
 
-def test_score_rules_all_negated_on_missing(backend: str, rng: np.random.Generator) -> None:
+def test_score_rules_all_negated_on_missing(
+    backend: str, rng: np.random.Generator
+) -> None:
     table = random_table(rng, 129)
     missing_columns = list(table.schema.columns_of("f0"))
     rules = np.array([[2 * c + 1 for c in missing_columns]], dtype=np.int32)
@@ -209,8 +215,12 @@ def test_decision_lists_match_reference(
     lists = rng.integers(-1, N_RULES, size=(20, 5)).astype(np.int32)
     classes = [1, 2, 3]
     options = {"mask": random_mask(rng, n_rows), "conditions": conditions}
-    expected = score_decision_lists(table, rules, lists, classes, backend="numpy", **options)
-    found = score_decision_lists(table, rules, lists, classes, backend=backend, **options)
+    expected = score_decision_lists(
+        table, rules, lists, classes, backend="numpy", **options
+    )
+    found = score_decision_lists(
+        table, rules, lists, classes, backend=backend, **options
+    )
     np.testing.assert_array_equal(found, expected)
 
 
@@ -221,7 +231,9 @@ def test_decision_list_first_match_partitions_rows(rng: np.random.Generator) -> 
     mask = random_mask(rng, 300)
     counts = score_decision_lists(table, rules, lists, [0, 5], mask=mask)
     # Every masked row is decided by exactly one position, the default included.
-    assert counts[:, :, 0].sum(axis=1).tolist() == [int(unpack_bits(mask, 300).sum())] * 2
+    assert (
+        counts[:, :, 0].sum(axis=1).tolist() == [int(unpack_bits(mask, 300).sum())] * 2
+    )
     assert counts[1, 1].tolist() == [0, 0, 0]  # padding matches nothing
 
 
@@ -252,7 +264,9 @@ def test_cardinality_rows_match_evaluate(rng: np.random.Generator, n_rows: int) 
             if code >= 0:
                 literal = table.literals[code >> 1]
                 operands.append(Not(literal) if code & 1 else literal)
-        node = Cardinality(kinds[conditions.kinds[j]], int(conditions.bounds[j]), tuple(operands))
+        node = Cardinality(
+            kinds[conditions.kinds[j]], int(conditions.bounds[j]), tuple(operands)
+        )
         expected = loom.evaluate(node, table)
         np.testing.assert_array_equal(true[j], expected.true, err_msg=str(node))
         np.testing.assert_array_equal(false[j], expected.false, err_msg=str(node))
@@ -285,8 +299,12 @@ def test_threads_give_same_counts(
     rules = random_rules(rng, 2 * (table.n_columns + len(conditions)), N_RULES)
     sets = rng.integers(-1, N_RULES, size=(10, 4)).astype(np.int32)
     single = score_rules(table, rules, 2, conditions=conditions, backend=backend)
-    set_single = score_rule_sets(table, rules, sets, 2, conditions=conditions, backend=backend)
-    lists_single = score_decision_lists(table, rules, sets, [0, 2], conditions=conditions, backend=backend)
+    set_single = score_rule_sets(
+        table, rules, sets, 2, conditions=conditions, backend=backend
+    )
+    lists_single = score_decision_lists(
+        table, rules, sets, [0, 2], conditions=conditions, backend=backend
+    )
     monkeypatch.setattr(scoring, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(scoring, "BLOCK_WORDS", 8)  # ranges aligned to 8 words
     monkeypatch.setenv("LOOM_NUM_THREADS", "3")
@@ -294,10 +312,15 @@ def test_threads_give_same_counts(
     np.testing.assert_array_equal(
         score_rules(table, rules, 2, conditions=conditions, backend=backend), single
     )
-    threaded = score_rule_sets(table, rules, sets, 2, conditions=conditions, backend=backend)
+    threaded = score_rule_sets(
+        table, rules, sets, 2, conditions=conditions, backend=backend
+    )
     np.testing.assert_array_equal(threaded[1], set_single[1])
     np.testing.assert_array_equal(
-        score_decision_lists(table, rules, sets, [0, 2], conditions=conditions, backend=backend), lists_single
+        score_decision_lists(
+            table, rules, sets, [0, 2], conditions=conditions, backend=backend
+        ),
+        lists_single,
     )
 
 
@@ -306,11 +329,13 @@ def test_threads_give_same_counts(
 
 
 def test_encode_literal_complements() -> None:
-    schema = Schema((
-        FeatureSpec("age", "numeric", thresholds=(30.0, 50.0)),
-        FeatureSpec("color", "categorical", values=("blue", "red")),
-        FeatureSpec("smoker", "boolean", values=("false", "true")),
-    ))
+    schema = Schema(
+        (
+            FeatureSpec("age", "numeric", thresholds=(30.0, 50.0)),
+            FeatureSpec("color", "categorical", values=("blue", "red")),
+            FeatureSpec("smoker", "boolean", values=("false", "true")),
+        )
+    )
     assert encode_literal(schema, "age <= 30") == 0
     assert encode_literal(schema, "age > 50") == 3
     assert encode_literal(schema, "not age <= 50") == 3
@@ -330,7 +355,10 @@ def test_encode_literal_unknown_column() -> None:
     [
         (np.array([[0, 1]], dtype=np.int64), "rules must be an int32 array, got int64"),
         (np.array([0, 1], dtype=np.int32), r"rules must be 2-D \(n, width\)"),
-        (np.array([[0, 99]], dtype=np.int32), r"rules\[0, 1\] = 99 is not a literal code"),
+        (
+            np.array([[0, 99]], dtype=np.int32),
+            r"rules\[0, 1\] = 99 is not a literal code",
+        ),
         (np.array([[-2]], dtype=np.int32), r"rules\[0, 0\] = -2 is not a literal code"),
         (np.zeros((4, 2), dtype=np.int32)[:, :1], "rules must be C-contiguous"),
     ],
@@ -351,7 +379,9 @@ def test_score_rules_rejects_bad_mask_and_target(rng: np.random.Generator) -> No
         score_rules(table, rules, mask=np.zeros(3, dtype=np.uint64))
     padded = row_mask(70)
     padded[-1] |= np.uint64(1 << 63)
-    with pytest.raises(InvalidParameterError, match="mask has padding bits set past row 69"):
+    with pytest.raises(
+        InvalidParameterError, match="mask has padding bits set past row 69"
+    ):
         score_rules(table, rules, mask=padded)
     with pytest.raises(InvalidParameterError, match="target column 99 is out of range"):
         score_rules(table, rules, target=99)
@@ -362,7 +392,9 @@ def test_score_rules_rejects_bad_mask_and_target(rng: np.random.Generator) -> No
 def test_rule_sets_reject_bad_index(rng: np.random.Generator) -> None:
     table = random_table(rng, 70)
     rules = np.zeros((2, 1), dtype=np.int32)
-    with pytest.raises(InvalidParameterError, match=r"rule_sets\[0, 1\] = 2 is not a rule index"):
+    with pytest.raises(
+        InvalidParameterError, match=r"rule_sets\[0, 1\] = 2 is not a rule index"
+    ):
         score_rule_sets(table, rules, [[0, 2]])
 
 
@@ -380,7 +412,9 @@ def test_conditions_reject_unknown_kind() -> None:
 
 def test_backend_rejects_unknown_name(rng: np.random.Generator) -> None:
     table = random_table(rng, 10)
-    with pytest.raises(InvalidParameterError, match="backend must be one of c, numba, numpy"):
+    with pytest.raises(
+        InvalidParameterError, match="backend must be one of c, numba, numpy"
+    ):
         score_rules(table, np.zeros((1, 1), dtype=np.int32), backend="cuda")
 
 
@@ -388,5 +422,7 @@ def test_backend_variable_picks_backend(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("LOOM_KERNEL_BACKEND", "numpy")
     assert loom.kernels.backend() == "numpy"
     monkeypatch.setenv("LOOM_KERNEL_BACKEND", "fortran")
-    with pytest.raises(InvalidParameterError, match="LOOM_KERNEL_BACKEND must be one of"):
+    with pytest.raises(
+        InvalidParameterError, match="LOOM_KERNEL_BACKEND must be one of"
+    ):
         loom.kernels.backend()
