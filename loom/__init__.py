@@ -7,6 +7,7 @@ import logging
 from loom.constraints import Constraint, Statement, format_rules, parse, parse_rules
 from loom.constraints.evaluate import Evaluation, evaluate
 from loom.data import BitTable, FeatureSpec, Schema
+from loom.evolve import RuleSet, discover
 from loom.exceptions import (
     ConstraintError,
     ConstraintSyntaxError,
@@ -26,7 +27,9 @@ __all__ = [
     "LoomError",
     "LoomWarning",
     "Schema",
+    "RuleSet",
     "Statement",
+    "discover",
     "evaluate",
     "format_rules",
     "parse",

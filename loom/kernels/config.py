@@ -7,7 +7,9 @@ the CPUs this process may run on).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 __all__ = [
     "BACKEND_VARIABLE",
@@ -16,6 +18,7 @@ __all__ = [
     "PARALLEL_MIN_WORK",
     "THREADS_VARIABLE",
     "thread_count",
+    "thread_limit",
 ]
 
 BACKEND_VARIABLE = "LOOM_KERNEL_BACKEND"
@@ -34,8 +37,28 @@ CACHE_BUDGET_BYTES = 512 * 1024
 PARALLEL_MIN_WORK = 1 << 21
 
 
+_limit: int | None = None
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Cap the threads of kernel calls made inside the block (None: no cap).
+
+    The cap is process-wide, so it also applies to other threads' calls meanwhile.
+    """
+    global _limit
+    previous = _limit
+    _limit = threads
+    try:
+        yield
+    finally:
+        _limit = previous
+
+
 def thread_count() -> int:
     """Return the most threads a kernel call may use (at least 1)."""
+    if _limit is not None:
+        return max(1, _limit)
     text = os.environ.get(THREADS_VARIABLE, "").strip()
     if text:
         try:

@@ -1,0 +1,596 @@
+"""`loom.discover`: from a table and a target to a `RuleSet`, end to end.
+
+The steps: encode the data; split the rows with a known target into fitting and
+validation rows (stratified, seeded); seed a population with greedy covering and
+cardinality candidates; evolve with NSGA-II on the fitting rows; pick one member of the
+final Pareto front by its validation error; compute the statistics of its rules on all
+training rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from loom.constraints.ast import TRUE, And, Constraint
+from loom.data.bits import pack_bits
+from loom.data.schema import FeatureSpec, Schema
+from loom.data.table import BitTable
+from loom.evolve.literals import ConditionPool, LiteralSpace
+from loom.evolve.model import ModelRule, RuleSet, _labels_of
+from loom.evolve.operators import Variation
+from loom.evolve.scoring import LocalScorer, Scorer
+from loom.evolve.search import Generation, SearchOptions, SearchResult, run_search
+from loom.evolve.seeding import (
+    cardinality_rules,
+    cover_binary,
+    cover_decision_list,
+    literal_scores,
+)
+from loom.evolve.task import Rule, Task
+from loom.exceptions import InvalidParameterError, TargetError
+from loom.kernels.config import thread_limit
+
+__all__ = ["discover"]
+
+logger = logging.getLogger(__name__)
+
+# Fewer training rows than this leave no validation split: every row fits.
+MIN_ROWS_FOR_VALIDATION = 30
+
+
+def discover(
+    data: Any,
+    target: str | None = None,
+    *,
+    positive: str | None = None,
+    max_rules: int = 32,
+    max_literals_per_rule: int = 6,
+    population_size: int = 96,
+    n_generations: int = 150,
+    patience: int = 25,
+    crossover_rate: float = 0.5,
+    mutation_rate: float = 0.9,
+    validation_fraction: float = 0.25,
+    cardinality: bool = True,
+    time_budget: float | None = None,
+    random_state: int | np.random.Generator | None = 0,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    progress: bool = False,
+    on_generation: Callable[[Generation], None] | None = None,
+    n_thresholds: int = 32,
+    kinds: dict[str, str] | None = None,
+) -> RuleSet:
+    """Evolve a small set of readable rules that predict `target`.
+
+    Parameters
+    ----------
+    data : str, path, DataFrame, ndarray, (X, y) tuple or BitTable
+        The training data. A path is read as CSV. For an array without `y`, `target`
+        is a column number (default: the last column).
+    target : str, optional
+        The column to predict; default the BitTable's target.
+    positive : str, optional
+        For a two-class target, the class the rules predict (the other is the
+        default). By default both are tried on the greedy seeds and the class whose
+        rules validate better (then the one with fewer literals) is taken.
+    max_rules, max_literals_per_rule : int, default=32, 6
+        Limits that hold in the returned model.
+    population_size, n_generations, patience : int, default=96, 150, 25
+        NSGA-II population, most generations, and generations without a change of
+        the Pareto front before stopping early.
+    crossover_rate, mutation_rate : float, default=0.5, 0.9
+        Probability that a pair of parents exchanges rules, and that a child mutates.
+    validation_fraction : float, default=0.25
+        Share of the training rows held out to choose the model from the Pareto front
+        (stratified by class). With fewer than 30 training rows, or 0, every row
+        fits and the front member with the least training error is chosen.
+    cardinality : bool, default=True
+        Offer cardinality conditions (``exactly(2: a = 1, b = 1, c = 1)``) to rules.
+    time_budget : float, optional
+        Seconds for the whole run; the search stops at the first generation past it.
+    random_state : int, Generator or None, default=0
+        Seed: the same data, options and seed give the same rules on every backend
+        and thread count. The global `random` and `numpy.random` states are left as
+        they were.
+    n_jobs : int, optional
+        Threads per kernel call (default: every CPU the process may use).
+    backend : {'c', 'numba', 'numpy'}, optional
+        Kernel backend; see `loom.kernels.backend`.
+    progress : bool, default=False
+        Show a progress bar on stderr.
+    on_generation : callable, optional
+        Called with each `Generation` record.
+    n_thresholds, kinds
+        Encoding options when `data` is not a BitTable; see `BitTable.from_csv`.
+
+    Returns
+    -------
+    RuleSet
+
+    Notes
+    -----
+    Model choice: every member of the final Pareto front (training error against
+    literals) is scored on the validation rows; the member with the fewest
+    validation errors wins, ties going to fewer literals, then fewer training
+    errors. The rules' statistics are then counted on all training rows, and a rule
+    of a two-class rule set whose rows are not mostly positive there is dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "a": [True, True, False, False] * 10,
+    ...     "b": [True, False, True, False] * 10,
+    ...     "y": ["yes", "no", "no", "no"] * 10})
+    >>> model = discover(frame, "y", n_generations=5, random_state=0)
+    >>> [str(rule.condition) for rule in model.rules]
+    ['a and b']
+    """
+    options = _check_options(locals())
+    started = time.perf_counter()
+    table = _as_table(data, target, n_thresholds=n_thresholds, kinds=kinds)
+    target = target or table.target
+    rng = np.random.default_rng(random_state)
+    saved_state = random.getstate()
+    random.seed(int(rng.integers(2**63)))
+    try:
+        with thread_limit(n_jobs):
+            model = _discover(table, str(target), positive, options, rng, started,
+                              on_generation, progress, backend)
+    finally:
+        random.setstate(saved_state)
+    model.info["seconds"] = time.perf_counter() - started
+    return model
+
+
+def _check_options(given: dict[str, Any]) -> dict[str, Any]:
+    def integer(name: str, low: int) -> None:
+        value = given[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            msg = f"{name} must be an int >= {low}, got {value!r}."
+            raise InvalidParameterError(msg)
+
+    def rate(name: str, high: float = 1.0) -> None:
+        value = given[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            0.0 <= value <= high
+        ):
+            msg = f"{name} must be a number between 0 and {high}, got {value!r}."
+            raise InvalidParameterError(msg)
+
+    integer("max_rules", 1)
+    integer("max_literals_per_rule", 1)
+    integer("population_size", 4)
+    integer("n_generations", 0)
+    integer("patience", 1)
+    rate("crossover_rate")
+    rate("mutation_rate")
+    rate("validation_fraction", 0.9)
+    budget = given["time_budget"]
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0
+    ):
+        msg = f"time_budget must be a number of seconds > 0, got {budget!r}."
+        raise InvalidParameterError(msg)
+    jobs = given["n_jobs"]
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        msg = f"n_jobs must be an int >= 1 or None, got {jobs!r}."
+        raise InvalidParameterError(msg)
+    keys = (
+        "max_rules", "max_literals_per_rule", "population_size", "n_generations",
+        "patience", "crossover_rate", "mutation_rate", "validation_fraction",
+        "cardinality", "time_budget",
+    )
+    return {key: given[key] for key in keys}
+
+
+def _as_table(
+    data: Any, target: str | None, *, n_thresholds: int, kinds: dict[str, str] | None
+) -> BitTable:
+    options: dict[str, Any] = {"n_thresholds": n_thresholds, "kinds": kinds}
+    if isinstance(data, BitTable):
+        table = data
+    elif isinstance(data, str | os.PathLike):
+        table = BitTable.from_csv(data, target, **options)
+    elif isinstance(data, pd.DataFrame):
+        table = BitTable.from_frame(data, target, **options)
+    elif isinstance(data, tuple) and len(data) == 2:
+        table = BitTable.from_array(data[0], data[1], target=target or "y", **options)
+    else:
+        array = np.asarray(data)
+        if array.ndim != 2 or array.shape[1] < 2:
+            msg = (
+                f"data must be a path, a DataFrame, an (X, y) tuple, a BitTable or a 2-D "
+                f"array with a target column; got {type(data).__name__}."
+            )
+            raise InvalidParameterError(msg)
+        frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        column = frame.columns[-1] if target is None else target
+        table = BitTable.from_frame(frame, str(column), **options)
+    name = target or table.target
+    if name is None:
+        msg = "no target given: pass target=<column name>."
+        raise TargetError(msg)
+    spec = table.schema.feature(name)
+    if spec.kind == "numeric":
+        msg = (
+            f"target {name!r} is numeric; Loom predicts classes. Pass "
+            f"kinds={{{name!r}: 'categorical'}} to treat its values as labels."
+        )
+        raise TargetError(msg)
+    if len(spec.values) < 2:
+        msg = f"target {name!r} has {len(spec.values)} class(es); a classifier needs two."
+        raise TargetError(msg)
+    return table
+
+
+# ---------------------------------------------------------------------------
+# The run
+
+
+def _discover(
+    table: BitTable, target: str, positive: str | None, options: dict[str, Any],
+    rng: np.random.Generator, started: float,
+    on_generation: Callable[[Generation], None] | None, progress: bool,
+    backend: str | None,
+) -> RuleSet:
+    scorer = LocalScorer(_with_target(table, target), backend)
+    spec = scorer.table.schema.feature(target)
+    labels = _labels_of(scorer.table, target, spec.values)
+    fit, validation = _split(labels, spec.values, options["validation_fraction"], rng)
+    scorer.register_mask("fit", pack_bits(fit))
+    scorer.register_mask("validation", pack_bits(validation))
+    scorer.register_mask("train", pack_bits(fit | validation))
+    has_validation = bool(validation.any())
+    space = LiteralSpace.build(scorer.table.schema)
+
+    def make_task(mode: str, classes: list[int]) -> Task:
+        return Task(
+            space=space, pool=ConditionPool(space), scorer=scorer, mode=mode,  # type: ignore[arg-type]
+            classes=classes, max_rules=options["max_rules"],
+            max_literals=options["max_literals_per_rule"],
+        )
+
+    columns = list(scorer.table.schema.columns_of(target))
+    if len(spec.values) == 2:
+        candidates = _positive_candidates(spec.values, positive, target)
+        tasks = []
+        for label in candidates:
+            task = make_task("binary", [columns[spec.values.index(label)]])
+            tasks.append((label, task, _seeds(task, options, rng)))
+        label, task, seeded = _pick_positive(tasks, has_validation)
+    else:
+        if positive is not None:
+            msg = (
+                f"positive={positive!r} applies to two-class targets; {target!r} has "
+                f"{len(spec.values)} classes."
+            )
+            raise InvalidParameterError(msg)
+        label = None
+        task = make_task("multiclass", columns)
+        seeded = _seeds(task, options, rng)
+    seeds, pool_rules, weights = seeded
+    variation = Variation(task, pool_rules, weights)
+
+    budget = options["time_budget"]
+    remaining = None if budget is None else max(budget - (time.perf_counter() - started), 0.0)
+    search_options = SearchOptions(
+        population_size=options["population_size"],
+        n_generations=options["n_generations"],
+        patience=options["patience"],
+        crossover_rate=options["crossover_rate"],
+        mutation_rate=options["mutation_rate"],
+        time_budget=remaining,
+    )
+    callback = _progress_callback(on_generation, progress, options["n_generations"])
+    try:
+        result = run_search(task, variation, seeds, search_options, rng,
+                            on_generation=callback)
+    finally:
+        if hasattr(callback, "close"):
+            callback.close()
+    chosen, front = _choose(task, result, has_validation)
+    model = _build_model(task, chosen, table, target, label)
+    model.front = front
+    model.history = [asdict(record) for record in result.history]
+    model.info.update(
+        {
+            "options": dict(options),
+            "positive": label,
+            "stopped": result.stopped,
+            "generations": len(result.history),
+            "fit_rows": int(fit.sum()),
+            "validation_rows": int(validation.sum()),
+            "dataset_fingerprint": table.fingerprint,
+            "schema_fingerprint": table.schema.fingerprint,
+        }
+    )
+    logger.info(
+        "discovered %s rules with %s literals after %s generations (%s)",
+        len(model.rules), model.n_literals, len(result.history), result.stopped,
+    )
+    return model
+
+
+def _with_target(table: BitTable, target: str) -> BitTable:
+    """Return the table with `target` as its schema's target, so no rule uses it.
+
+    A boolean target becomes categorical (``false``, ``true``), so that every class
+    has a bit column.
+    """
+    schema = table.schema
+    spec = schema.feature(target)
+    if spec.kind != "boolean":
+        if schema.target == target:
+            return table
+        schema = Schema(schema.features, target=target)
+        return BitTable(schema, table.bits, table.valid, table.n_rows, table.ranges,
+                        copy=False)
+    position = schema.index(target)
+    categorical = FeatureSpec(target, "categorical", values=("false", "true"),
+                              allows_missing=spec.allows_missing)
+    features = list(schema.features)
+    features[position] = categorical
+    new_schema = Schema(tuple(features), target=target)
+    known = table.valid[position]
+    if spec.is_constant:
+        value = spec.values[0] == "true" if spec.values else False
+        true = known if value else np.zeros_like(known)
+    else:
+        true = table.bits[schema.columns_of(target)[0]]
+    parts = []
+    for name in schema.feature_names:
+        if name == target:
+            parts.append(np.stack([known & ~true, true]))
+        else:
+            columns = schema.columns_of(name)
+            parts.append(table.bits[columns.start : columns.stop])
+    bits = np.ascontiguousarray(np.concatenate(parts, axis=0))
+    return BitTable(new_schema, bits, table.valid, table.n_rows, table.ranges, copy=False)
+
+
+def _split(
+    labels: NDArray[np.object_], classes: Sequence[str], fraction: float,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Split the rows with a known label into fitting and validation rows, stratified."""
+    known = labels != None  # noqa: E711 - elementwise comparison
+    fit = known.copy()
+    validation = np.zeros_like(known)
+    if fraction <= 0 or known.sum() < MIN_ROWS_FOR_VALIDATION:
+        return fit, validation
+    for label in classes:
+        rows = np.flatnonzero(labels == label)
+        take = int(round(fraction * len(rows)))
+        if len(rows) >= 2 and take >= 1:
+            chosen = rng.permutation(rows)[: min(take, len(rows) - 1)]
+            validation[chosen] = True
+    fit &= ~validation
+    return fit, validation
+
+
+def _positive_candidates(
+    values: Sequence[str], positive: str | None, target: str
+) -> list[str]:
+    if positive is None:
+        return list(values)
+    if str(positive) not in values:
+        known = ", ".join(repr(value) for value in values)
+        msg = f"positive={positive!r} is not a class of {target!r}; its classes are {known}."
+        raise InvalidParameterError(msg)
+    return [str(positive)]
+
+
+Seeds = tuple[list[list[Rule]], list[Rule], NDArray[np.float64]]
+
+
+def _seeds(task: Task, options: dict[str, Any], rng: np.random.Generator) -> Seeds:
+    """Greedy rule sets (the first population's seeds), candidate rules for the
+    add-rule mutation, and draw weights of the literals."""
+    scores = literal_scores(task, "fit")
+    weights = 1.0 + 9.0 * scores / scores.max() if scores.max() > 0 else np.ones_like(scores)
+    candidates = task.space.usable
+    condition_rules: list[Rule] = []
+    if options["cardinality"]:
+        condition_rules = cardinality_rules(task, "fit", scores)
+        extra = np.array([rule[0] for rule in condition_rules], dtype=np.intp)
+        candidates = np.concatenate([candidates, extra])
+    seeds: list[list[Rule]] = []
+    pool: list[Rule] = []
+    if task.mode == "binary":
+        for beam in (1, 3):
+            rules, grown = cover_binary(task, "fit", candidates, beam=beam)
+            seeds.append(rules)
+            pool.extend(grown)
+    else:
+        rules, grown = cover_decision_list(task, "fit", candidates)
+        seeds.append(rules)
+        pool.extend(grown)
+    seeds.extend([[rule] for rule in condition_rules[:4]])
+    pool.extend(condition_rules)
+    pool = list(dict.fromkeys(rule for rule in pool if rule))
+    return seeds, pool, weights
+
+
+def _pick_positive(
+    tasks: list[tuple[str, Task, Seeds]], has_validation: bool
+) -> tuple[str, Task, Seeds]:
+    """Keep the positive class whose greedy rule set errs least (on validation rows
+    when there are some), then has fewer literals."""
+    if len(tasks) == 1:
+        return tasks[0]
+    mask = "validation" if has_validation else "fit"
+    ranked = []
+    for position, (label, task, seeded) in enumerate(tasks):
+        seed = seeded[0][0]
+        error = int(task.errors([seed], mask)[0])
+        ranked.append((error, task.complexity(seed), position))
+    best = min(ranked)
+    return tasks[best[2]]
+
+
+def _choose(
+    task: Task, result: SearchResult, has_validation: bool
+) -> tuple[list[Rule], list[dict[str, Any]]]:
+    """Pick the front member with the fewest validation errors (ties: fewer literals,
+    then fewer training errors); return it and the front's figures."""
+    front = sorted(result.front, key=lambda genome: genome.fitness.values[::-1])
+    if not front:
+        return [], []
+    fit_errors = [int(genome.fitness.values[0]) for genome in front]
+    literals = [int(genome.fitness.values[1]) for genome in front]
+    if has_validation:
+        validation_errors = [int(e) for e in task.errors(front, "validation")]
+    else:
+        validation_errors = fit_errors
+    order = sorted(
+        range(len(front)),
+        key=lambda i: (validation_errors[i], literals[i], fit_errors[i]),
+    )
+    chosen = order[0]
+    figures = [
+        {
+            "literals": literals[i],
+            "fit_errors": fit_errors[i],
+            "validation_errors": validation_errors[i] if has_validation else None,
+            "chosen": i == chosen,
+        }
+        for i in range(len(front))
+    ]
+    return list(front[chosen]), figures
+
+
+def _progress_callback(
+    on_generation: Callable[[Generation], None] | None, progress: bool, total: int
+) -> Any:
+    if not progress:
+        return on_generation
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="generations", unit="gen", leave=False)
+
+    class _Callback:
+        def __call__(self, record: Generation) -> None:
+            bar.update(1)
+            bar.set_postfix(error=record.best_error, front=record.front_size)
+            if on_generation is not None:
+                on_generation(record)
+
+        def close(self) -> None:
+            bar.close()
+
+    return _Callback()
+
+
+# ---------------------------------------------------------------------------
+# The model
+
+
+def _condition(task: Task, rule: Rule) -> Constraint:
+    parts = []
+    for code in rule:
+        if task.pool.is_condition(code):
+            parts.append(task.pool.node(code))
+        else:
+            parts.append(task.space.literal_node(code))
+    if not parts:
+        return TRUE
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _build_model(
+    task: Task, rules: list[Rule], table: BitTable, target: str, positive: str | None
+) -> RuleSet:
+    scorer = task.scorer
+    spec = scorer.table.schema.feature(target)  # type: ignore[attr-defined]
+    classes = tuple(spec.values)
+    columns = list(scorer.table.schema.columns_of(target))  # type: ignore[attr-defined]
+    totals = np.array([scorer.count_and("train", c) for c in columns], dtype=np.int64)
+    prior = totals / max(int(totals.sum()), 1)
+    if task.mode == "binary":
+        assert positive is not None
+        positive_index = classes.index(positive)
+        negative_index = 1 - positive_index
+        kept = []
+        for rule in rules:
+            covered, hits = task.score_rules(_rows(rule), task.classes[0], "train")[0]
+            if hits > covered - hits:
+                kept.append((rule, int(covered), int(hits)))
+        model_rules = []
+        for rule, covered, hits in kept:
+            counts = [0, 0]
+            counts[positive_index] = hits
+            counts[negative_index] = covered - hits
+            model_rules.append(_model_rule(_condition(task, rule), classes, counts, prior))
+        kept_rules = [rule for rule, _, _ in kept]
+        if kept_rules:
+            _, union = task.score_sets(
+                _rows_many(kept_rules), np.arange(len(kept_rules), dtype=np.int32)[None, :],
+                task.classes[0], "train",
+            )
+            covered, hits = (int(v) for v in union[0])
+        else:
+            covered = hits = 0
+        counts = [0, 0]
+        counts[positive_index] = int(totals[positive_index]) - hits
+        counts[negative_index] = int(totals[negative_index]) - (covered - hits)
+        default = _model_rule(TRUE, classes, counts, prior, label=classes[negative_index])
+        return RuleSet(target, classes, "rule set", tuple(model_rules), default,
+                       table.schema, positive=positive)
+    while True:
+        counts = task.score_lists(
+            _rows_many(rules) if rules else _rows(()),
+            np.arange(len(rules), dtype=np.int32)[None, :] if rules
+            else np.full((1, 1), -1, dtype=np.int32),
+            "train",
+        )[0]
+        dead = [i for i in range(len(rules)) if counts[i, 0] == 0]
+        if not dead:
+            break
+        rules = [rule for i, rule in enumerate(rules) if i not in dead]
+    model_rules = [
+        _model_rule(_condition(task, rule), classes, list(counts[i, 1:]), prior)
+        for i, rule in enumerate(rules)
+    ]
+    default = _model_rule(TRUE, classes, list(counts[-1, 1:]), prior)
+    return RuleSet(target, classes, "decision list", tuple(model_rules), default,
+                   table.schema)
+
+
+def _rows(rule: Rule) -> NDArray[np.int32]:
+    return _rows_many([rule])
+
+
+def _rows_many(rules: Sequence[Rule]) -> NDArray[np.int32]:
+    width = max((len(rule) for rule in rules), default=1) or 1
+    array = np.full((len(rules), width), -1, dtype=np.int32)
+    for row, rule in enumerate(rules):
+        array[row, : len(rule)] = rule
+    return array
+
+
+def _model_rule(
+    condition: Constraint, classes: Sequence[str], counts: Sequence[int],
+    prior: NDArray[np.float64], *, label: str | None = None,
+) -> ModelRule:
+    counts = [int(count) for count in counts]
+    support = sum(counts)
+    index = classes.index(label) if label is not None else int(np.argmax(counts))
+    confidence = counts[index] / support if support else 0.0
+    lift = confidence / prior[index] if prior[index] > 0 else 0.0
+    return ModelRule(
+        condition=condition, prediction=classes[index], class_counts=tuple(counts),
+        support=support, confidence=confidence, lift=lift,
+    )
+
