@@ -427,17 +427,19 @@ def _pick_positive(
     tasks: list[tuple[str, Task, Seeds]], has_validation: bool
 ) -> tuple[str, Task, Seeds]:
     """Keep the positive class whose greedy rule set errs least (on validation rows
-    when there are some), then has fewer literals."""
+    when there are some), then has fewer literals, then fewer rules; on a full tie the
+    smaller class."""
     if len(tasks) == 1:
         return tasks[0]
     mask = "validation" if has_validation else "fit"
     ranked = []
-    for position, (label, task, seeded) in enumerate(tasks):
+    for position, (_, task, seeded) in enumerate(tasks):
         seed = seeded[0][0]
         error = int(task.errors([seed], mask)[0])
-        ranked.append((error, task.complexity(seed), position))
+        size = task.positives("train")
+        ranked.append((error, task.complexity(seed), len(seed), size, position))
     best = min(ranked)
-    return tasks[best[2]]
+    return tasks[best[-1]]
 
 
 def _choose(
