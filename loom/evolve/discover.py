@@ -14,7 +14,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -28,15 +28,15 @@ from loom.data.table import BitTable
 from loom.evolve.literals import ConditionPool, LiteralSpace
 from loom.evolve.model import ModelRule, RuleSet, _labels_of
 from loom.evolve.operators import Variation
-from loom.evolve.scoring import LocalScorer, Scorer
-from loom.evolve.search import Generation, SearchOptions, SearchResult, run_search
+from loom.evolve.scoring import LocalScorer
+from loom.evolve.search import Generation, SearchOptions, run_search
 from loom.evolve.seeding import (
     cardinality_rules,
     cover_binary,
     cover_decision_list,
     literal_scores,
 )
-from loom.evolve.task import Rule, Task
+from loom.evolve.task import Genome, Rule, Task
 from loom.exceptions import InvalidParameterError, TargetError
 from loom.kernels.config import thread_limit
 
@@ -60,7 +60,7 @@ def discover(
     patience: int = 25,
     crossover_rate: float = 0.5,
     mutation_rate: float = 0.9,
-    validation_fraction: float = 0.25,
+    inner_folds: int = 3,
     cardinality: bool = True,
     time_budget: float | None = None,
     random_state: int | np.random.Generator | None = 0,
@@ -91,10 +91,11 @@ def discover(
         the Pareto front before stopping early.
     crossover_rate, mutation_rate : float, default=0.5, 0.9
         Probability that a pair of parents exchanges rules, and that a child mutates.
-    validation_fraction : float, default=0.25
-        Share of the training rows held out to choose the model from the Pareto front
-        (stratified by class). With fewer than 30 training rows, or 0, every row
-        fits and the front member with the least training error is chosen.
+    inner_folds : int, default=3
+        Folds of the training rows (stratified, seeded) that choose the model's size:
+        each fold's search fits the other folds and scores its front on the fold.
+        0 or 1, or fewer than 30 training rows, leave no folds: then the member of
+        the front with the fewest training errors is returned.
     cardinality : bool, default=True
         Offer cardinality conditions (``exactly(2: a = 1, b = 1, c = 1)``) to rules.
     time_budget : float, optional
@@ -120,11 +121,15 @@ def discover(
 
     Notes
     -----
-    Model choice: every member of the final Pareto front (training error against
-    literals) is scored on the validation rows; the member with the fewest
-    validation errors wins, ties going to fewer literals, then fewer training
-    errors. The rules' statistics are then counted on all training rows, and a rule
-    of a two-class rule set whose rows are not mostly positive there is dropped.
+    Model choice: for each inner fold a shorter search fits the other folds, and
+    each member of its final Pareto front (training errors against literals) is
+    scored on the fold. At every size L, a fold's error is that of its front member
+    of at most L literals with the fewest fitting errors; the size with the fewest
+    errors summed over the folds wins (the smaller size on a tie). A final search
+    on every training row, started from the greedy seeds and the folds' fronts,
+    returns the member of its front with the fewest training errors within that
+    size. The rules' statistics are counted on all training rows, and a rule of a
+    two-class rule set whose rows are not mostly positive there is dropped.
 
     Examples
     --------
@@ -176,7 +181,7 @@ def _check_options(given: dict[str, Any]) -> dict[str, Any]:
     integer("patience", 1)
     rate("crossover_rate")
     rate("mutation_rate")
-    rate("validation_fraction", 0.9)
+    integer("inner_folds", 0)
     budget = given["time_budget"]
     if budget is not None and (
         isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0
@@ -189,8 +194,8 @@ def _check_options(given: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameterError(msg)
     keys = (
         "max_rules", "max_literals_per_rule", "population_size", "n_generations",
-        "patience", "crossover_rate", "mutation_rate", "validation_fraction",
-        "cardinality", "time_budget",
+        "patience", "crossover_rate", "mutation_rate", "inner_folds", "cardinality",
+        "time_budget",
     )
     return {key: given[key] for key in keys}
 
@@ -248,28 +253,32 @@ def _discover(
     scorer = LocalScorer(_with_target(table, target), backend)
     spec = scorer.table.schema.feature(target)
     labels = _labels_of(scorer.table, target, spec.values)
-    fit, validation = _split(labels, spec.values, options["validation_fraction"], rng)
-    scorer.register_mask("fit", pack_bits(fit))
-    scorer.register_mask("validation", pack_bits(validation))
-    scorer.register_mask("train", pack_bits(fit | validation))
-    has_validation = bool(validation.any())
+    known = labels != None  # noqa: E711 - elementwise comparison
+    scorer.register_mask("train", pack_bits(known))
+    folds = _folds(labels, spec.values, options["inner_folds"], rng)
+    for number, held_out in enumerate(folds):
+        scorer.register_mask(f"fit{number}", pack_bits(known & ~held_out))
+        scorer.register_mask(f"validation{number}", pack_bits(held_out))
     space = LiteralSpace.build(scorer.table.schema)
+    pool = ConditionPool(space)
+    columns = list(scorer.table.schema.columns_of(target))
 
-    def make_task(mode: str, classes: list[int]) -> Task:
+    def make_task(mode: str, classes: list[int], mask: str) -> Task:
         return Task(
-            space=space, pool=ConditionPool(space), scorer=scorer, mode=mode,  # type: ignore[arg-type]
+            space=space, pool=pool, scorer=scorer, mode=mode,  # type: ignore[arg-type]
             classes=classes, max_rules=options["max_rules"],
-            max_literals=options["max_literals_per_rule"],
+            max_literals=options["max_literals_per_rule"], fit_mask=mask,
         )
 
-    columns = list(scorer.table.schema.columns_of(target))
     if len(spec.values) == 2:
-        candidates = _positive_candidates(spec.values, positive, target)
-        tasks = []
-        for label in candidates:
-            task = make_task("binary", [columns[spec.values.index(label)]])
-            tasks.append((label, task, _seeds(task, options, rng)))
-        label, task, seeded = _pick_positive(tasks, has_validation)
+        label = _choose_positive(
+            [
+                (name, make_task("binary", [columns[spec.values.index(name)]], "train"))
+                for name in _positive_candidates(spec.values, positive, target)
+            ],
+            options, rng, bool(folds),
+        )
+        mode, classes = "binary", [columns[spec.values.index(label)]]
     else:
         if positive is not None:
             msg = (
@@ -277,50 +286,86 @@ def _discover(
                 f"{len(spec.values)} classes."
             )
             raise InvalidParameterError(msg)
-        label = None
-        task = make_task("multiclass", columns)
-        seeded = _seeds(task, options, rng)
-    seeds, pool_rules, weights = seeded
-    variation = Variation(task, pool_rules, weights)
+        label, mode, classes = None, "multiclass", columns
 
     budget = options["time_budget"]
-    remaining = None if budget is None else max(budget - (time.perf_counter() - started), 0.0)
-    search_options = SearchOptions(
-        population_size=options["population_size"],
-        n_generations=options["n_generations"],
-        patience=options["patience"],
-        crossover_rate=options["crossover_rate"],
-        mutation_rate=options["mutation_rate"],
-        time_budget=remaining,
-    )
-    callback = _progress_callback(on_generation, progress, options["n_generations"])
+    stages = len(folds) + 1
+    callback = _progress_callback(on_generation, progress, stages * options["n_generations"])
+    history: list[Generation] = []
+    fronts: list[tuple[list[Genome], NDArray[np.int64]]] = []
+    pool_rules: list[Rule] = []
     try:
-        result = run_search(task, variation, seeds, search_options, rng,
-                            on_generation=callback)
+        # Inner folds: a short search per fold, its front scored on the held-out rows.
+        for number in range(len(folds)):
+            task = make_task(mode, classes, f"fit{number}")
+            seeds, grown, weights = _seeds(task, options)
+            pool_rules.extend(grown)
+            result = run_search(
+                task, Variation(task, grown, weights), seeds,
+                _search_options(options, started, budget, inner=True), rng,
+                on_generation=callback,
+            )
+            history.extend(result.history)
+            fronts.append((result.front, task.errors(result.front, f"validation{number}")))
+        limit, curve = _validated_size(fronts)
+        # The final search on every training row, within the validated size.
+        task = make_task(mode, classes, "train")
+        seeds, grown, weights = _seeds(task, options)
+        starts = [*seeds, *(list(genome) for front, _ in fronts for genome in front)]
+        variation = Variation(task, list(dict.fromkeys([*grown, *pool_rules])), weights)
+        result = run_search(
+            task, variation, starts, _search_options(options, started, budget, inner=False),
+            rng, on_generation=callback,
+        )
+        history.extend(result.history)
     finally:
         if hasattr(callback, "close"):
             callback.close()
-    chosen, front = _choose(task, result, has_validation)
+    chosen = _choose(result.front, limit)
     model = _build_model(task, chosen, table, target, label)
-    model.front = front
-    model.history = [asdict(record) for record in result.history]
+    model.front = _front_figures(result.front, chosen, curve, task)
+    model.history = [asdict(record) for record in history]
     model.info.update(
         {
             "options": dict(options),
             "positive": label,
+            "validated_literals": limit,
             "stopped": result.stopped,
-            "generations": len(result.history),
-            "fit_rows": int(fit.sum()),
-            "validation_rows": int(validation.sum()),
+            "generations": len(history),
+            "train_rows": int(known.sum()),
             "dataset_fingerprint": table.fingerprint,
             "schema_fingerprint": table.schema.fingerprint,
         }
     )
     logger.info(
         "discovered %s rules with %s literals after %s generations (%s)",
-        len(model.rules), model.n_literals, len(result.history), result.stopped,
+        len(model.rules), model.n_literals, len(history), result.stopped,
     )
     return model
+
+
+def _search_options(
+    options: dict[str, Any], started: float, budget: float | None, *, inner: bool
+) -> SearchOptions:
+    remaining = None
+    if budget is not None:
+        remaining = max(budget - (time.perf_counter() - started), 0.0)
+        if inner:
+            remaining /= options["inner_folds"] + 1
+    generations = options["n_generations"]
+    patience = options["patience"]
+    if inner:
+        # The inner searches only rank sizes, so they run shorter.
+        generations = max(1, generations // 2)
+        patience = max(1, patience // 2)
+    return SearchOptions(
+        population_size=options["population_size"],
+        n_generations=generations,
+        patience=patience,
+        crossover_rate=options["crossover_rate"],
+        mutation_rate=options["mutation_rate"],
+        time_budget=remaining,
+    )
 
 
 def _with_target(table: BitTable, target: str) -> BitTable:
@@ -360,24 +405,22 @@ def _with_target(table: BitTable, target: str) -> BitTable:
     return BitTable(new_schema, bits, table.valid, table.n_rows, table.ranges, copy=False)
 
 
-def _split(
-    labels: NDArray[np.object_], classes: Sequence[str], fraction: float,
+def _folds(
+    labels: NDArray[np.object_], classes: Sequence[str], n_folds: int,
     rng: np.random.Generator,
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Split the rows with a known label into fitting and validation rows, stratified."""
+) -> list[NDArray[np.bool_]]:
+    """Split the rows with a known label into `n_folds` held-out parts, stratified by
+    class; none when there are too few rows or fewer than 2 folds."""
     known = labels != None  # noqa: E711 - elementwise comparison
-    fit = known.copy()
-    validation = np.zeros_like(known)
-    if fraction <= 0 or known.sum() < MIN_ROWS_FOR_VALIDATION:
-        return fit, validation
+    if n_folds < 2 or known.sum() < MIN_ROWS_FOR_VALIDATION:
+        return []
+    assignment = np.full(len(labels), -1)
+    offset = 0
     for label in classes:
-        rows = np.flatnonzero(labels == label)
-        take = int(round(fraction * len(rows)))
-        if len(rows) >= 2 and take >= 1:
-            chosen = rng.permutation(rows)[: min(take, len(rows) - 1)]
-            validation[chosen] = True
-    fit &= ~validation
-    return fit, validation
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        assignment[rows] = (np.arange(len(rows)) + offset) % n_folds
+        offset += len(rows)
+    return [assignment == number for number in range(n_folds)]
 
 
 def _positive_candidates(
@@ -395,26 +438,27 @@ def _positive_candidates(
 Seeds = tuple[list[list[Rule]], list[Rule], NDArray[np.float64]]
 
 
-def _seeds(task: Task, options: dict[str, Any], rng: np.random.Generator) -> Seeds:
-    """Greedy rule sets (the first population's seeds), candidate rules for the
-    add-rule mutation, and draw weights of the literals."""
-    scores = literal_scores(task, "fit")
+def _seeds(task: Task, options: dict[str, Any]) -> Seeds:
+    """Greedy rule sets on the task's fitting rows (the first population's seeds),
+    candidate rules for the add-rule mutation, and draw weights of the literals."""
+    mask = task.fit_mask
+    scores = literal_scores(task, mask)
     weights = 1.0 + 9.0 * scores / scores.max() if scores.max() > 0 else np.ones_like(scores)
     candidates = task.space.usable
     condition_rules: list[Rule] = []
     if options["cardinality"]:
-        condition_rules = cardinality_rules(task, "fit", scores)
+        condition_rules = cardinality_rules(task, mask, scores)
         extra = np.array([rule[0] for rule in condition_rules], dtype=np.intp)
         candidates = np.concatenate([candidates, extra])
     seeds: list[list[Rule]] = []
     pool: list[Rule] = []
     if task.mode == "binary":
         for beam in (1, 3):
-            rules, grown = cover_binary(task, "fit", candidates, beam=beam)
+            rules, grown = cover_binary(task, mask, candidates, beam=beam)
             seeds.append(rules)
             pool.extend(grown)
     else:
-        rules, grown = cover_decision_list(task, "fit", candidates)
+        rules, grown = cover_decision_list(task, mask, candidates)
         seeds.append(rules)
         pool.extend(grown)
     seeds.extend([[rule] for rule in condition_rules[:4]])
@@ -423,54 +467,86 @@ def _seeds(task: Task, options: dict[str, Any], rng: np.random.Generator) -> See
     return seeds, pool, weights
 
 
-def _pick_positive(
-    tasks: list[tuple[str, Task, Seeds]], has_validation: bool
-) -> tuple[str, Task, Seeds]:
-    """Keep the positive class whose greedy rule set errs least (on validation rows
-    when there are some), then has fewer literals, then fewer rules; on a full tie the
-    smaller class."""
+def _choose_positive(
+    tasks: list[tuple[str, Task]], options: dict[str, Any], rng: np.random.Generator,
+    has_folds: bool,
+) -> str:
+    """Pick the positive class whose greedy rule set errs least (on the first held-out
+    fold when there is one), then has fewer literals, then fewer rules; on a full
+    tie the smaller class."""
     if len(tasks) == 1:
-        return tasks[0]
-    mask = "validation" if has_validation else "fit"
+        return tasks[0][0]
+    fit, held_out = ("fit0", "validation0") if has_folds else ("train", "train")
     ranked = []
-    for position, (_, task, seeded) in enumerate(tasks):
-        seed = seeded[0][0]
-        error = int(task.errors([seed], mask)[0])
-        size = task.positives("train")
-        ranked.append((error, task.complexity(seed), len(seed), size, position))
-    best = min(ranked)
-    return tasks[best[-1]]
+    for position, (label, task) in enumerate(tasks):
+        probe = replace(task, fit_mask=fit, _positives={}, _sizes={})
+        seed = cover_binary(probe, fit, probe.space.usable)[0]
+        error = int(probe.errors([seed], held_out)[0])
+        size = probe.positives("train")
+        ranked.append((error, probe.complexity(seed), len(seed), size, position))
+    return tasks[min(ranked)[-1]][0]
 
 
-def _choose(
-    task: Task, result: SearchResult, has_validation: bool
-) -> tuple[list[Rule], list[dict[str, Any]]]:
-    """Pick the front member with the fewest validation errors (ties: fewer literals,
-    then fewer training errors); return it and the front's figures."""
-    front = sorted(result.front, key=lambda genome: genome.fitness.values[::-1])
+def _validated_size(
+    fronts: list[tuple[list[Genome], NDArray[np.int64]]],
+) -> tuple[int | None, dict[int, int]]:
+    """Return the number of literals with the fewest held-out errors summed over the
+    inner folds (the smaller number on a tie), and those sums per number of literals.
+
+    For a fold, the error at size L is the held-out error of the front member of at
+    most L literals with the fewest fitting errors. None (no limit) without folds.
+    """
+    if not fronts:
+        return None, {}
+    sizes = sorted({int(g.fitness.values[1]) for front, _ in fronts for g in front})
+    curve: dict[int, int] = {}
+    for size in sizes:
+        total = 0
+        for front, held_out in fronts:
+            members = [i for i, g in enumerate(front) if g.fitness.values[1] <= size]
+            if not members:
+                total = -1
+                break
+            best = min(members, key=lambda i: front[i].fitness.values)
+            total += int(held_out[best])
+        if total >= 0:
+            curve[size] = total
+    if not curve:
+        return None, {}
+    limit = min(curve, key=lambda size: (curve[size], size))
+    return limit, curve
+
+
+def _choose(front: list[Genome], limit: int | None) -> list[Rule]:
+    """Return the front member with the fewest training errors among those within the
+    validated size (fewer literals on a tie); the smallest member when none fits."""
     if not front:
-        return [], []
-    fit_errors = [int(genome.fitness.values[0]) for genome in front]
-    literals = [int(genome.fitness.values[1]) for genome in front]
-    if has_validation:
-        validation_errors = [int(e) for e in task.errors(front, "validation")]
-    else:
-        validation_errors = fit_errors
-    order = sorted(
-        range(len(front)),
-        key=lambda i: (validation_errors[i], literals[i], fit_errors[i]),
-    )
-    chosen = order[0]
-    figures = [
-        {
-            "literals": literals[i],
-            "fit_errors": fit_errors[i],
-            "validation_errors": validation_errors[i] if has_validation else None,
-            "chosen": i == chosen,
-        }
-        for i in range(len(front))
-    ]
-    return list(front[chosen]), figures
+        return []
+    allowed = [g for g in front if limit is None or g.fitness.values[1] <= limit]
+    if not allowed:
+        allowed = [min(front, key=lambda g: g.fitness.values[1])]
+    return list(min(allowed, key=lambda g: g.fitness.values))
+
+
+def _front_figures(
+    front: list[Genome], chosen: list[Rule], curve: dict[int, int], task: Task
+) -> list[dict[str, Any]]:
+    """Per member of the final front: literals, training errors, the held-out errors
+    of the inner folds at that size, and whether it was chosen."""
+    key = task.key(chosen)
+    figures = []
+    for genome in sorted(front, key=lambda g: g.fitness.values[::-1]):
+        size = int(genome.fitness.values[1])
+        fitting = [s for s in curve if s <= size]
+        figures.append(
+            {
+                "literals": size,
+                "fit_errors": int(genome.fitness.values[0]),
+                "validation_errors": curve[max(fitting)] if fitting else None,
+                "chosen": task.key(genome) == key,
+            }
+        )
+    return figures
 
 
 def _progress_callback(

@@ -74,7 +74,11 @@ class LiteralSpace:
 
     @property
     def n_columns(self) -> int:
-        return self.schema.n_columns
+        return self._n_columns
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_n_columns", self.schema.n_columns)
+        object.__setattr__(self, "_feature_list", self.feature.tolist())
 
     def column_code_feature(self, code: Code) -> int:
         """Return the feature position of a column literal code."""
@@ -119,7 +123,11 @@ class LiteralSpace:
         negation contradict. Cardinality codes are kept as they are.
         """
         unique = sorted(set(codes))
-        columns = self.n_columns
+        columns = self._n_columns
+        features = self._feature_list
+        seen_features = {features[code >> 1] for code in unique if code >> 1 < columns}
+        if len(seen_features) == sum(1 for code in unique if code >> 1 < columns):
+            return tuple(unique)  # one literal per feature: nothing to reduce
         if any(code ^ 1 in unique for code in unique if code >> 1 < columns):
             return None
         kept: list[Code] = []

@@ -20,6 +20,12 @@ __all__ = ["Variation"]
 KINDS = ("atleast", "atmost", "exactly")
 
 
+def _draw(cumulative: np.ndarray, rng: np.random.Generator) -> int:
+    """Draw an index with the probabilities whose running sums are `cumulative`."""
+    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return min(index, len(cumulative) - 1)
+
+
 class Variation:
     """The mutation and crossover operators of one search.
 
@@ -41,7 +47,9 @@ class Variation:
         self.usable = usable
         if literal_weights is None:
             literal_weights = np.ones(len(usable))
-        self.literal_p = literal_weights / literal_weights.sum()
+        self.weights = literal_weights
+        # Cumulative shares: a draw is one uniform number and a binary search.
+        self.literal_cumulative = np.cumsum(literal_weights / literal_weights.sum())
         self.operators = [
             (self.add_literal, 3.0),
             (self.drop_literal, 3.0),
@@ -55,12 +63,12 @@ class Variation:
         if task.mode == "multiclass":
             self.operators.append((self.swap_rules, 1.5))
         weights = np.array([weight for _, weight in self.operators])
-        self.operator_p = weights / weights.sum()
+        self.operator_cumulative = np.cumsum(weights / weights.sum())
 
     # -- helpers -------------------------------------------------------------------
 
     def random_literal(self, rng: np.random.Generator) -> Code:
-        return int(rng.choice(self.usable, p=self.literal_p))
+        return int(self.usable[_draw(self.literal_cumulative, rng)])
 
     def _pick_rule(self, rules: list[Rule], rng: np.random.Generator) -> int | None:
         return int(rng.integers(len(rules))) if rules else None
@@ -71,7 +79,7 @@ class Variation:
         """Apply one operator drawn by weight (a second one with probability 1/3)."""
         result = list(rules)
         for _ in range(1 + int(rng.random() < 1 / 3)):
-            operator = self.operators[int(rng.choice(len(self.operators), p=self.operator_p))][0]
+            operator = self.operators[_draw(self.operator_cumulative, rng)][0]
             result = operator(result, rng)
         return result
 

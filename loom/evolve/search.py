@@ -158,9 +158,8 @@ def run_search(
     evaluate = _Evaluator(task)
     population = _population(task, variation, seeds, size, rng)
     evaluate(population)
-    population = tools.selNSGA2(population, size)
-    front = tools.ParetoFront(similar=lambda a, b: task.key(a) == task.key(b))
-    front.update(population)
+    population = tools.selNSGA2(population, size, nd="log")
+    front = _front([], population, task)
     result = SearchResult(front=[])
     signature = _signature(front)
     unchanged = 0
@@ -173,8 +172,8 @@ def run_search(
         # Evaluate the genomes whose rules changed.
         evaluate(offspring)
         # Record the survivors and the front.
-        population = tools.selNSGA2(population + offspring, size)
-        front.update(population)
+        population = tools.selNSGA2(population + offspring, size, nd="log")
+        front = _front(front, population, task)
         best = min(front, key=lambda genome: genome.fitness.values)
         record = Generation(
             number=number,
@@ -200,11 +199,24 @@ def run_search(
         if options.time_budget is not None and record.seconds >= options.time_budget:
             result.stopped = "time budget"
             break
-    result.front = [Genome(genome) for genome in front]
-    for genome, original in zip(result.front, front, strict=True):
-        genome.fitness.values = original.fitness.values
+    result.front = front
     return result
 
 
-def _signature(front: tools.ParetoFront) -> tuple[tuple[float, ...], ...]:
-    return tuple(sorted(genome.fitness.values for genome in front))
+def _front(archive: list[Genome], population: list[Genome], task: Task) -> list[Genome]:
+    """Return the non-dominated genomes of the archive and the population, one per
+    objective point (the one seen first), sorted by errors."""
+    best: dict[tuple[float, ...], Genome] = {}
+    for genome in (*archive, *population):
+        best.setdefault(genome.fitness.values, genome)
+    front: list[Genome] = []
+    fewest = float("inf")
+    for values in sorted(best):  # by errors, then literals
+        if values[1] < fewest:
+            front.append(best[values])
+            fewest = values[1]
+    return front
+
+
+def _signature(front: list[Genome]) -> tuple[tuple[float, ...], ...]:
+    return tuple(genome.fitness.values for genome in front)

@@ -32,40 +32,48 @@ def grow_rule(
 ) -> list[Rule]:
     """Grow conjunctions by FOIL gain until they cover no negative row.
 
-    Returns up to `beam` rules (the best partial rules kept at each step).
+    Each step scores every frontier rule extended by every candidate literal in one
+    kernel call (an extension that adds nothing has gain 0, a contradictory one
+    covers no row). Returns up to `beam` rules: the best partial rules are kept at
+    each step.
     """
     total = task.score_rules(_pad([()]), target, mask)[0]
     frontier: list[tuple[Rule, int, int]] = [((), int(total[1]), int(total[0] - total[1]))]
     finished: list[tuple[float, Rule]] = []
+    codes = np.asarray(candidates, dtype=np.int32)
     for _ in range(task.max_literals):
-        options: list[Rule] = []
-        origins: list[tuple[int, int]] = []
+        blocks = []
+        origins = []
         for rule, p0, n0 in frontier:
-            used = {code >> 1 for code in rule}
-            for code in candidates:
-                if int(code) >> 1 in used:
-                    continue
-                simple = task.space.simplify((*rule, int(code)))
-                if simple is None or len(simple) <= len(rule):
-                    continue
-                options.append(simple)
-                origins.append((p0, n0))
-        if not options:
+            taken = np.array([c for code in rule for c in (code, code ^ 1)], dtype=np.int32)
+            extra = codes[~np.isin(codes, taken)]
+            if extra.size == 0:
+                continue
+            base = np.broadcast_to(np.array(rule, dtype=np.int32), (extra.size, len(rule)))
+            blocks.append(np.concatenate([base, extra[:, None]], axis=1))
+            origins.append(np.tile([p0, n0], (extra.size, 1)))
+        if not blocks:
             break
-        counts = task.score_rules(_pad(options), target, mask)
+        width = max(block.shape[1] for block in blocks)
+        options = np.full((sum(len(b) for b in blocks), width), -1, dtype=np.int32)
+        row = 0
+        for block in blocks:
+            options[row : row + len(block), : block.shape[1]] = block
+            row += len(block)
+        base_counts = np.concatenate(origins)
+        counts = task.score_rules(options, target, mask)
         p = counts[:, 1]
         n = counts[:, 0] - p
-        base = np.array(origins)
-        gains = _foil_gain(p, n, base[:, 0], base[:, 1])
+        gains = _foil_gain(p, n, base_counts[:, 0], base_counts[:, 1])
         gains[p < min_positives] = -np.inf
-        order = np.argsort(-gains, kind="stable")[: 4 * beam]
+        order = np.argsort(-gains, kind="stable")[: 8 * beam]
         next_frontier: list[tuple[Rule, int, int]] = []
         seen: set[Rule] = set()
         for index in order:
             if not np.isfinite(gains[index]) or gains[index] <= 0:
                 break
-            rule = options[index]
-            if rule in seen:
+            rule = task.space.simplify(int(c) for c in options[index] if c >= 0)
+            if rule is None or rule in seen:
                 continue
             seen.add(rule)
             if n[index] == 0:
@@ -74,10 +82,9 @@ def grow_rule(
                 next_frontier.append((rule, int(p[index]), int(n[index])))
             if len(seen) >= beam:
                 break
-        if not next_frontier:
-            frontier = []
-            break
         frontier = next_frontier
+        if not frontier:
+            break
     for rule, p0, n0 in frontier:
         if rule:
             finished.append((p0 - n0 - 0.5, rule))

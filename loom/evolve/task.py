@@ -62,6 +62,8 @@ class Task:
         With masks ``"fit"`` (rows the search fits on) and, when there is one,
         ``"validation"`` registered.
     mode : {'binary', 'multiclass'}
+    fit_mask : str
+        The registered mask of the rows the search fits (default ``"fit"``).
     classes : list of int
         Bit columns of the target's classes: for a binary target the positive column
         only; for more classes every class column, in label order.
@@ -76,7 +78,9 @@ class Task:
     classes: list[int]
     max_rules: int
     max_literals: int
+    fit_mask: str = "fit"
     _positives: dict[str, int] = field(default_factory=dict)
+    _sizes: dict[Rule, int] = field(default_factory=dict)
 
     # -- genomes -------------------------------------------------------------------
 
@@ -87,7 +91,11 @@ class Task:
         return tuple(genome)
 
     def rule_size(self, rule: Rule) -> int:
-        return sum(self.pool.size(code) for code in rule)
+        size = self._sizes.get(rule)
+        if size is None:
+            size = sum(self.pool.size(code) for code in rule)
+            self._sizes[rule] = size
+        return size
 
     def complexity(self, genome: Sequence[Rule]) -> int:
         """Return the total number of literals (a condition counts its operands)."""
@@ -167,9 +175,12 @@ class Task:
             self._positives[mask] = self.scorer.count_and(mask, self.classes[0])
         return self._positives[mask]
 
-    def errors(self, genomes: Sequence[Sequence[Rule]], mask: str = "fit") -> NDArray[np.int64]:
-        """Return the misclassified rows of each genome over a mask, in one kernel
-        call for all their rules."""
+    def errors(
+        self, genomes: Sequence[Sequence[Rule]], mask: str | None = None
+    ) -> NDArray[np.int64]:
+        """Return the misclassified rows of each genome over a mask (default: the
+        rows the task fits), in one kernel call for all their rules."""
+        mask = mask or self.fit_mask
         if not genomes:
             return np.zeros(0, dtype=np.int64)
         rules, members = _index_rules(genomes)
