@@ -1,4 +1,4 @@
-"""Reasoning over constraints: CNF compilation and SAT-based queries with explanations."""
+"""Reasoning over constraints: CNF compilation, SAT queries and their explanations."""
 
 from __future__ import annotations
 

@@ -53,7 +53,9 @@ class Budget:
     def __post_init__(self) -> None:
         conflicts = self.conflicts
         if conflicts is not None and (
-            isinstance(conflicts, bool) or not isinstance(conflicts, int) or conflicts < 1
+            isinstance(conflicts, bool)
+            or not isinstance(conflicts, int)
+            or conflicts < 1
         ):
             msg = f"Budget.conflicts must be an int >= 1 or None, got {conflicts!r}."
             raise InvalidParameterError(msg)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -25,6 +25,7 @@ from loom.constraints.ast import (
     BooleanAtom,
     Cardinality,
     Compare,
+    ComparisonOperator,
     Constant,
     Constraint,
     Iff,
@@ -137,7 +138,7 @@ class Compiler:
         self.schema = schema
         self.pool = IDPool() if pool is None else pool
         self.clauses: list[list[int]] = []
-        self.top = self.pool.id(("top",))
+        self.top: int = int(self.pool.id(("top",)))
         self.clauses.append([self.top])
         self._cache: dict[Constraint, Rails] = {}
         # Sorted cut keys per numeric feature: (value, 0) is `x < value`, (value, 1)
@@ -200,15 +201,39 @@ class Compiler:
             return [Compare(name, op, v) for v in values for op in ("=", "!=")]
         atoms: list[Constraint] = []
         for value, inclusive in self._cuts[name]:
-            upper, lower = ("<=", ">") if inclusive else ("<", ">=")
+            upper: ComparisonOperator = "<=" if inclusive else "<"
+            lower: ComparisonOperator = ">" if inclusive else ">="
             atoms.append(Compare(name, upper, value))
             atoms.append(Compare(name, lower, value))
         return atoms
 
+    def assume(self, case: Mapping[str, bool | str | float | None]) -> list[int]:
+        """Return the literals that fix features to the values of a case.
+
+        Parameters
+        ----------
+        case : mapping of str to value
+            A bool for a boolean feature, a label for a categorical one, a number
+            for a numeric one, None for a missing value. Features left out stay free.
+            A number fixes the cut points known now, so compile the formulas first.
+
+        Raises
+        ------
+        ConstraintError
+            If a value is not one the feature can take.
+        """
+        literals = []
+        for name, value in case.items():
+            spec = self.schema.feature(name)
+            literals.extend(self._fix(spec, value))
+        return literals
+
     def decode(self, model: Iterable[int]) -> dict[str, CaseValue]:
         """Return each feature's value in a model (a list of literals)."""
         true = {literal for literal in model if literal > 0}
-        return {spec.name: self._decode_feature(spec, true) for spec in self.schema.features}
+        return {
+            spec.name: self._decode_feature(spec, true) for spec in self.schema.features
+        }
 
     # -- schema axioms -----------------------------------------------------------
 
@@ -240,7 +265,9 @@ class Compiler:
         self.clauses.append(list(choices))
         if len(choices) > 1:
             encoding = EncType.pairwise if len(choices) <= 6 else EncType.seqcounter
-            at_most_one = CardEnc.atmost(choices, bound=1, vpool=self.pool, encoding=encoding)
+            at_most_one = CardEnc.atmost(
+                choices, bound=1, vpool=self.pool, encoding=encoding
+            )
             self.clauses.extend(at_most_one.clauses)
 
     def _missing(self, spec: FeatureSpec) -> int:
@@ -299,7 +326,10 @@ class Compiler:
             l_true, l_false = self._encode(node.left)
             r_true, r_false = self._encode(node.right)
             same = [self.gate_and([l_true, r_true]), self.gate_and([l_false, r_false])]
-            differ = [self.gate_and([l_true, r_false]), self.gate_and([l_false, r_true])]
+            differ = [
+                self.gate_and([l_true, r_false]),
+                self.gate_and([l_false, r_true]),
+            ]
             rails = (self.gate_or(same), self.gate_or(differ))
         else:
             assert isinstance(node, Cardinality), node
@@ -333,8 +363,12 @@ class Compiler:
             return self.at_least(n_true, k), -self.at_least(n_possible, k)
         if node.kind == "atmost":
             return -self.at_least(n_possible, k + 1), self.at_least(n_true, k + 1)
-        true = self.gate_and([self.at_least(n_true, k), -self.at_least(n_possible, k + 1)])
-        false = self.gate_or([self.at_least(n_true, k + 1), -self.at_least(n_possible, k)])
+        true = self.gate_and(
+            [self.at_least(n_true, k), -self.at_least(n_possible, k + 1)]
+        )
+        false = self.gate_or(
+            [self.at_least(n_true, k + 1), -self.at_least(n_possible, k)]
+        )
         return true, false
 
     # -- atoms -------------------------------------------------------------------
@@ -455,6 +489,37 @@ class Compiler:
         self.clauses.extend([result, *clause] for clause in at_most.clauses)
         return result
 
+    # -- cases -------------------------------------------------------------------
+
+    def _fix(self, spec: FeatureSpec, value: bool | str | float | None) -> list[int]:
+        missing = self._missing(spec) if spec.allows_missing else None
+        if value is None:
+            if missing is None:
+                msg = f"feature {spec.name!r} cannot be missing: the schema forbids it."
+                raise ConstraintError(msg)
+            return [missing]
+        known = [] if missing is None else [-missing]
+        if spec.kind == "boolean" and isinstance(value, bool):
+            if ("true" if value else "false") in spec.values:
+                variable = self._boolean(spec)
+                return [*known, variable if value else -variable]
+        elif spec.kind == "categorical" and value in spec.values:
+            return known + [
+                self._value(spec, label) * (1 if label == value else -1)
+                for label in spec.values
+            ]
+        elif spec.kind == "numeric" and _is_number(value):
+            assert isinstance(value, int | float)
+            return known + [
+                self._cut_variable(spec.name, key) * (1 if _below(value, key) else -1)
+                for key in self._cuts[spec.name]
+            ]
+        msg = (
+            f"{value!r} is not a value of the {spec.kind} feature {spec.name!r}; give "
+            "a bool, one of its labels or a finite number, as its kind needs."
+        )
+        raise ConstraintError(msg)
+
     # -- decoding ----------------------------------------------------------------
 
     def _decode_feature(self, spec: FeatureSpec, true: set[int]) -> CaseValue:
@@ -489,26 +554,30 @@ def _validate_atom(node: Atom, spec: FeatureSpec) -> None:
             raise ConstraintError(msg)
         return
     values = node.values if isinstance(node, Membership) else (node.value,)
-    if isinstance(node, Compare) and node.op not in ("=", "!="):
-        if spec.kind != "numeric":
-            msg = (
-                f"{str(node)!r}: {node.op!r} needs a numeric feature, but "
-                f"{spec.name!r} is {spec.kind}; use '=', '!=' or 'in'."
-            )
-            raise ConstraintError(msg)
+    if (
+        isinstance(node, Compare)
+        and node.op not in ("=", "!=")
+        and spec.kind != "numeric"
+    ):
+        msg = (
+            f"{str(node)!r}: {node.op!r} needs a numeric feature, but "
+            f"{spec.name!r} is {spec.kind}; use '=', '!=' or 'in'."
+        )
+        raise ConstraintError(msg)
     for value in values:
         _validate_value(node, spec, value)
 
 
 def _validate_value(node: Atom, spec: FeatureSpec, value: Value) -> None:
+    if spec.kind == "boolean" and _boolean_value(value) is None:
+        msg = (
+            f"{str(node)!r}: feature {spec.name!r} is boolean; write {spec.name} or "
+            f'not {spec.name}, or compare it with 1, 0, "true" or "false".'
+        )
+        raise ConstraintError(msg)
     if spec.kind == "boolean":
-        if _boolean_value(value) is None:
-            msg = (
-                f"{str(node)!r}: feature {spec.name!r} is boolean; write {spec.name} or "
-                f'not {spec.name}, or compare it with 1, 0, "true" or "false".'
-            )
-            raise ConstraintError(msg)
-    elif spec.kind == "numeric":
+        return
+    if spec.kind == "numeric":
         if isinstance(value, str):
             msg = (
                 f"{str(node)!r}: feature {spec.name!r} is numeric, so it is compared "
@@ -522,6 +591,20 @@ def _validate_value(node: Atom, spec: FeatureSpec, value: Value) -> None:
             f"its values are {known}. Use one of them."
         )
         raise ConstraintError(msg)
+
+
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _below(number: float, cut_key: tuple[float, int]) -> bool:
+    """Whether `number` satisfies the cut: ``<= value`` when inclusive, else ``<``."""
+    value, inclusive = cut_key
+    return number <= value if inclusive else number < value
 
 
 def _categorical_label(spec: FeatureSpec, value: Value) -> str | None:

@@ -103,7 +103,9 @@ def chain(parts: Sequence[Part], conclusion: Constraint) -> tuple[Step, ...]:
     from_facts = nx.multi_source_dijkstra_path_length(graph, facts) if facts else {}
     goal_features = set(features(conclusion))
     near_goal = [i for i in range(len(parts)) if mentioned[i] & goal_features]
-    to_goal = nx.multi_source_dijkstra_path_length(graph, near_goal) if near_goal else {}
+    to_goal = (
+        nx.multi_source_dijkstra_path_length(graph, near_goal) if near_goal else {}
+    )
 
     def rank(i: int) -> tuple[int, int, int, int]:
         kind = 0 if parts[i].kind == "fact" else 1
@@ -134,7 +136,9 @@ def chain(parts: Sequence[Part], conclusion: Constraint) -> tuple[Step, ...]:
     )
 
 
-def _uses(part: Part, dependencies: Any, node: int, step_of: dict[int, int]) -> tuple[int, ...]:
+def _uses(
+    part: Part, dependencies: Any, node: int, step_of: dict[int, int]
+) -> tuple[int, ...]:
     # A fact is given, so it uses nothing even when it shares a feature.
     if part.kind == "fact":
         return ()

@@ -26,7 +26,9 @@ from loom.reason.results import (
 
 __all__ = ["Answer", "answer_to_dict", "answer_to_json", "format_answer"]
 
-Answer: TypeAlias = Consistency | Entailment | Consequences | Completion | Classification
+Answer: TypeAlias = (
+    Consistency | Entailment | Consequences | Completion | Classification
+)
 
 _QUERY_NAMES: dict[type, str] = {
     Consistency: "check",
@@ -120,7 +122,10 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
     elif isinstance(answer, Consequences):
         data["consistent"] = answer.consistent
         data["consequences"] = [
-            {"literal": str(item.literal), "explanation": _explanation_data(item.explanation)}
+            {
+                "literal": str(item.literal),
+                "explanation": _explanation_data(item.explanation),
+            }
             for item in answer.consequences
         ]
     elif isinstance(answer, Completion):

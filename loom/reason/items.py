@@ -81,7 +81,9 @@ def knowledge_items(constraints: Any) -> list[KnowledgeItem]:
                 )
                 raise InvalidParameterError(msg)
     elif isinstance(constraints, str):
-        triples = [_statement_triple(s, i) for i, s in enumerate(parse_rules(constraints))]
+        triples = [
+            _statement_triple(s, i) for i, s in enumerate(parse_rules(constraints))
+        ]
     elif isinstance(constraints, Mapping):
         triples = [(label, value, None) for label, value in constraints.items()]
     elif isinstance(constraints, Iterable):
@@ -163,7 +165,9 @@ def _conjuncts(node: Constraint) -> list[Constraint]:
     return [node]
 
 
-def _statement_triple(statement: Statement, position: int) -> tuple[str, Constraint, Any]:
+def _statement_triple(
+    statement: Statement, position: int
+) -> tuple[str, Constraint, Any]:
     label = statement.name if statement.name is not None else str(position)
     weight = None
     for key in WEIGHT_ANNOTATIONS:

@@ -36,7 +36,9 @@ def states_of(spec: FeatureSpec) -> list[State]:
     """The values a case may give `spec`, missing (None) last."""
     states: list[State]
     if spec.kind == "boolean":
-        states = [value == "true" for value in ("false", "true") if value in spec.values]
+        states = [
+            value == "true" for value in ("false", "true") if value in spec.values
+        ]
     elif spec.kind == "categorical":
         states = list(spec.values)
     else:
@@ -138,7 +140,10 @@ class CaseTable:
         assert self.forces(nodes, explanation.conclusion), explanation
         for position in range(len(nodes)):
             rest = nodes[:position] + nodes[position + 1 :]
-            assert not self.forces(rest, explanation.conclusion), (position, explanation)
+            assert not self.forces(rest, explanation.conclusion), (
+                position,
+                explanation,
+            )
 
 
 def _label_of(literal: Constraint) -> str:

@@ -63,12 +63,13 @@ class Problem:
     def items(self) -> list[tuple[str, Constraint, int | None]]:
         """The ``constraint_items()`` triples of the knowledge."""
         return [
-            (label, node, self.weights.get(label)) for label, node in self.constraints.items()
+            (label, node, self.weights.get(label))
+            for label, node in self.constraints.items()
         ]
 
 
 @st.composite
-def schemas(draw: st.DrawFn) -> Schema:
+def schemas(draw: st.DrawFn, max_cases: int = MAX_CASES) -> Schema:
     n_features = draw(st.integers(1, MAX_FEATURES))
     specs = []
     n_cases = 1
@@ -82,14 +83,16 @@ def schemas(draw: st.DrawFn) -> Schema:
             kind = "categorical"
         allows_missing = draw(st.booleans())
         size = len(values) + allows_missing
-        if n_cases * size > MAX_CASES:
+        if n_cases * size > max_cases:
             # Keep the feature as small as it can be, or stop adding features.
             values, allows_missing, kind = ("false", "true"), False, "boolean"
             size = 2
-            if n_cases * size > MAX_CASES:
+            if n_cases * size > max_cases:
                 break
         n_cases *= size
-        specs.append(FeatureSpec(name, kind, values=values, allows_missing=allows_missing))
+        specs.append(
+            FeatureSpec(name, kind, values=values, allows_missing=allows_missing)
+        )
     return Schema(tuple(specs))
 
 
@@ -155,11 +158,12 @@ def problems(draw: st.DrawFn) -> Problem:
     planted = draw(st.booleans())
     hidden = None
     if planted:
-        positions = [draw(st.integers(0, len(states_of(spec)) - 1)) for spec in schema.features]
+        positions = [
+            draw(st.integers(0, len(states_of(spec)) - 1)) for spec in schema.features
+        ]
         hidden = CaseTable(schema, rows=[positions])
     nodes = [
-        _planted(node, hidden)
-        for node in draw(st.lists(formulas(schema), max_size=5))
+        _planted(node, hidden) for node in draw(st.lists(formulas(schema), max_size=5))
     ]
     facts = [
         _planted(node, hidden)
@@ -187,7 +191,9 @@ def problems(draw: st.DrawFn) -> Problem:
         if weight is not None:
             weights[label] = weight
     target = draw(st.sampled_from([spec.name for spec in schema.features]))
-    soft = draw(st.dictionaries(formulas(schema, depth=1), st.integers(1, 5), max_size=2))
+    soft = draw(
+        st.dictionaries(formulas(schema, depth=1), st.integers(1, 5), max_size=2)
+    )
     return Problem(
         schema,
         constraints,
