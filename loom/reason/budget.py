@@ -34,11 +34,11 @@ class Budget:
     Parameters
     ----------
     conflicts : int, optional
-        Most conflicts over all the query's SAT calls together. Solvers count
-        conflicts in their own way and some (Glucose) check the limit only now and
-        then, so a query may run somewhat past it.
+        Maximum number of conflicts over all the query's SAT calls together. A
+        solver checks the limit between conflicts, so each call may run a few
+        conflicts past it.
     seconds : float, optional
-        Most wall-clock seconds of SAT solving per query. It is checked between
+        Maximum wall-clock seconds of SAT solving per query. It is checked between
         rounds of at most 16,000 conflicts, so a query may run past it by one round.
 
     Examples

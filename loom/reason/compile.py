@@ -1,11 +1,11 @@
 """Compilation of constraints and schema axioms to CNF with a dual-rail encoding.
 
-Every sub-formula gets two literals, its *rails*: one true exactly when the formula is
-TRUE on a case and one true exactly when it is FALSE, so neither is true when the
-formula is unknown (Kleene logic, as `loom.evaluate` computes it on a table). A case is
-one value per feature, or a missing value where the schema allows it. Numeric features
-range over the real numbers. The compiler does not check that a model it decodes came
-from its own clauses.
+Every sub-formula gets two literals, its *rails*. One is true exactly when the formula
+is TRUE on a case and the other exactly when it is FALSE, so neither is true when the
+formula is unknown. This is Kleene logic, as `loom.evaluate` computes it on a table. A
+case is one value per feature, or a missing value where the schema allows it, and
+numeric features range over the real numbers. The compiler does not check that a model
+it decodes came from its own clauses.
 """
 
 from __future__ import annotations
@@ -113,13 +113,17 @@ class Compiler:
 
     Notes
     -----
-    Axioms, per feature: a categorical feature takes exactly one of its values, or is
-    missing where `FeatureSpec.allows_missing` is set; a boolean feature is one
-    variable, never true when missing, and a constant one keeps its single value;
-    a numeric feature has one variable per cut point, ``x < c`` and ``x <= c``,
-    ordered so that each implies the next, all false when the value is missing.
-    Cut points are the schema's thresholds plus every number a compiled formula
-    compares the feature with; a new number adds its cuts and their order clauses.
+    Axioms, per feature:
+
+    - A categorical feature takes exactly one of its values, or is missing where
+      `FeatureSpec.allows_missing` is set.
+    - A boolean feature is one variable, never true when missing. A constant one
+      keeps its single value.
+    - A numeric feature has one variable per cut point, ``x < c`` and ``x <= c``,
+      ordered so that each implies the next, and all false when the value is
+      missing. Cut points are the schema's thresholds plus every number a compiled
+      formula compares the feature with. A new number adds its cuts and their order
+      clauses.
 
     Examples
     --------
@@ -180,11 +184,6 @@ class Compiler:
         """Return the literal that is true when feature `name` has a value."""
         spec = self.schema.feature(name)
         return -self._missing(spec) if spec.allows_missing else self.top
-
-    def missing_literal(self, name: str) -> int | None:
-        """Return the variable of a missing value of `name`, or None if not allowed."""
-        spec = self.schema.feature(name)
-        return self._missing(spec) if spec.allows_missing else None
 
     def literals_of(self, name: str) -> list[Constraint]:
         """Return the atoms that describe one feature's value, for backbones.
@@ -345,7 +344,7 @@ class Compiler:
             return self.gate_and(trues), self.gate_or(falses)
         if isinstance(node, Or):
             return self.gate_or(trues), self.gate_and(falses)
-        # Xor is known only when every operand is; then its parity decides.
+        # Xor is known only when every operand is known, and then its parity decides.
         known = self.gate_and([self.gate_or(pair) for pair in parts])
         parity = -self.top
         for true in trues:
@@ -602,7 +601,7 @@ def _is_number(value: object) -> bool:
 
 
 def _below(number: float, cut_key: tuple[float, int]) -> bool:
-    """Whether `number` satisfies the cut: ``<= value`` when inclusive, else ``<``."""
+    """Return whether `number` is ``<= value`` (inclusive cut) or ``< value``."""
     value, inclusive = cut_key
     return number <= value if inclusive else number < value
 

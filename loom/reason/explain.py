@@ -1,8 +1,8 @@
 """Explanations: minimal unsatisfiable subsets of assumptions, ordered as a chain.
 
-`minimize` shrinks an unsatisfiable core by deletion until every part is needed;
-`chain` orders the parts from the facts towards the conclusion along the features
-they share (a networkx graph). Neither checks that the core it is given is one.
+`minimize` shrinks an unsatisfiable core by deletion until every part is needed.
+`chain` orders the parts from the facts towards the conclusion, along the features
+they share in a networkx graph. Neither checks that the core it is given is one.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def minimize(
             position += 1
             continue
         # Every part before `position` is needed, so it is in any unsatisfiable
-        # subset, the new core included; the core may also drop later parts.
+        # subset, the new core included. The core may also drop later parts.
         smaller = set(solver.get_core() or ())
         current = [part for part in trial if part.selector in smaller]
     return current, True
@@ -83,10 +83,10 @@ def minimize(
 def chain(parts: Sequence[Part], conclusion: Constraint) -> tuple[Step, ...]:
     """Order the parts of an explanation as steps a reader can follow.
 
-    Parts that share a feature are linked. Facts come first; then each constraint by
-    its distance from the facts in that graph, and among equals the one farther from
-    the conclusion's features first; parts that no fact reaches come last. Each step
-    records the earlier steps it shares a feature with.
+    Parts that share a feature are linked. Facts come first, then each constraint by
+    its distance from the facts in that graph. Among equals, the one farther from the
+    conclusion's features comes first, and parts that no fact reaches come last. Each
+    step records the earlier steps it shares a feature with.
     """
     import networkx as nx
 
@@ -155,7 +155,7 @@ def explain(
     conclusion: Constraint,
 ) -> Explanation:
     """Minimize the core and order what is left: the explanation of `conclusion`."""
-    kept, minimal = minimize(meter, solver, fixed, parts, core)
+    needed, minimal = minimize(meter, solver, fixed, parts, core)
     if not minimal:
         logger.debug("explanation of %s left unminimized: %s", conclusion, meter.reason)
-    return Explanation(conclusion, chain(kept, conclusion), minimal=minimal)
+    return Explanation(conclusion, chain(needed, conclusion), minimal=minimal)

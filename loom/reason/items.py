@@ -49,12 +49,17 @@ def knowledge_items(constraints: Any) -> list[KnowledgeItem]:
     Parameters
     ----------
     constraints : object
-        An object with a ``constraint_items()`` method returning ``(label,
-        constraint, weight or None)`` triples; a mapping of label to constraint or
-        text; rule-set text (one statement per line); or an iterable of
-        constraints, texts and `Statement` objects, labelled by statement name or
-        else by position (``"0"``, ``"1"``, ...). A statement's ``weight`` or else
-        ``confidence`` annotation is its weight.
+        One of these forms:
+
+        - an object with a ``constraint_items()`` method returning ``(label,
+          constraint, weight or None)`` triples;
+        - a mapping of label to constraint or text;
+        - rule-set text, one statement per line;
+        - an iterable of constraints, texts and `Statement` objects, labelled by
+          statement name or else by position (``"0"``, ``"1"``, ...).
+
+        A statement's ``weight`` annotation, or else its ``confidence``, is its
+        weight.
 
     Raises
     ------

@@ -1,10 +1,9 @@
 """`KnowledgeBase`: reasoning queries over constraints with one incremental SAT solver.
 
-The constraints are compiled once; each query compiles its facts and goal, then solves
-under assumptions, so a query leaves the solver as it found it apart from definitions
-of new sub-formulas. Every constraint and fact is guarded by a selector literal, which
-maps unsatisfiable cores back to labels and fact text. A knowledge base is not safe
-to share between threads.
+The constraints are compiled once. Each query compiles its facts and goal, then solves
+under assumptions, so it adds only definitions of new sub-formulas to the solver. Every
+constraint and fact is guarded by a selector literal, which maps unsatisfiable cores
+back to labels and fact text. A knowledge base is not safe to share between threads.
 """
 
 from __future__ import annotations
@@ -72,12 +71,15 @@ class KnowledgeBase:
     Parameters
     ----------
     constraints : object
-        The knowledge: a list of constraints or constraint texts (labelled
-        ``"0"``, ``"1"``, ...); rule-set text or `Statement` objects (labelled by
-        name, weighted by a ``weight`` or ``confidence`` annotation); a mapping of
-        label to constraint; or an object with a ``constraint_items()`` method that
-        returns ``(label, constraint, weight or None)`` triples, as the crystal
-        store and rule sets do (labels are crystal ids).
+        The knowledge, in one of these forms:
+
+        - a list of constraints or constraint texts, labelled ``"0"``, ``"1"``, ...
+        - rule-set text or `Statement` objects, labelled by name and weighted by a
+          ``weight`` or ``confidence`` annotation;
+        - a mapping of label to constraint;
+        - an object with a ``constraint_items()`` method that returns ``(label,
+          constraint, weight or None)`` triples, as the crystal store and rule sets
+          do (their labels are crystal ids).
     schema : Schema
         The features, their values, thresholds and whether they may be missing.
     solver : str, default="cadical153"
@@ -298,10 +300,10 @@ class KnowledgeBase:
     ) -> Consequences:
         """Find every feature literal the facts force (the backbone), with reasons.
 
-        The literals are ``x`` or ``not x`` for a boolean feature, ``x = v`` for a
-        categorical one (else each ``x != v`` that is forced), and the tightest
-        forced bounds ``x <= c``, ``x < c``, ``x > c``, ``x >= c`` of a numeric one
-        over its cut points (schema thresholds and the numbers compared so far).
+        A boolean feature gives ``x`` or ``not x``. A categorical one gives ``x = v``,
+        or else each ``x != v`` that is forced. A numeric one gives its tightest
+        forced bounds (``x > c``, ``x >= c``, ``x < c``, ``x <= c``) over its cut
+        points, which are the schema's thresholds and the numbers compared so far.
 
         Parameters
         ----------
@@ -499,7 +501,7 @@ class KnowledgeBase:
         status: Status,
         state: dict[str, Any],
     ) -> Entailment:
-        """Explain an unsatisfiable ``facts and not literal``: the goal's answer."""
+        """Build the entailment once ``facts and not literal`` is unsatisfiable."""
         core = self._solver.get_core() or []
         if -literal in core and not state.get("consistent"):
             # The core used the goal, but the facts alone may still conflict.
@@ -661,10 +663,10 @@ class KnowledgeBase:
         weight = cost = 0.0
         for part, part_weight in soft:
             true, _ = self._compiler.rails(part.constraint)
-            holds = true in true_now if true > 0 else -true not in true_now
+            is_satisfied = true in true_now if true > 0 else -true not in true_now
             assert part.label is not None
-            (satisfied if holds else violated).append(part.label)
-            if holds:
+            (satisfied if is_satisfied else violated).append(part.label)
+            if is_satisfied:
                 weight += part_weight
             else:
                 cost += part_weight
@@ -740,26 +742,26 @@ class KnowledgeBase:
         return candidates
 
     def _tightest(self, found: Sequence[Consequence]) -> tuple[Consequence, ...]:
-        """Keep, per feature, the literals that say the most, in schema order."""
+        """Return the strongest literals per feature, in schema order."""
         by_feature: dict[str, list[Consequence]] = {}
         for item in found:
             by_feature.setdefault(_feature_of(item.literal), []).append(item)
-        kept: list[Consequence] = []
+        strongest: list[Consequence] = []
         for spec in self.schema.features:
             items = by_feature.get(spec.name, [])
             if spec.kind == "categorical":
                 equal = [i for i in items if _operator(i.literal) == "="]
-                kept.extend(equal or items)
+                strongest.extend(equal or items)
             elif spec.kind == "numeric":
                 upper = [i for i in items if _operator(i.literal) in ("<", "<=")]
                 lower = [i for i in items if _operator(i.literal) in (">", ">=")]
                 if lower:
-                    kept.append(max(lower, key=_cut_key))
+                    strongest.append(max(lower, key=_cut_key))
                 if upper:
-                    kept.append(min(upper, key=_cut_key))
+                    strongest.append(min(upper, key=_cut_key))
             else:
-                kept.extend(items)
-        return tuple(kept)
+                strongest.extend(items)
+        return tuple(strongest)
 
     def _soft_weights(
         self, soft: Mapping[str | Constraint, float] | None

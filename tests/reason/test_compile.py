@@ -219,6 +219,32 @@ def test_numeric_case_decodes_to_interval() -> None:
     assert str(answer.case["x"]) == "(4.5, 5]"
 
 
+@pytest.mark.parametrize(
+    ("interval", "inside", "outside"),
+    [
+        (
+            Interval(3.0, 5.0, low_closed=False, high_closed=True),
+            [3.5, 5.0],
+            [3.0, 6.0],
+        ),
+        (
+            Interval(3.0, 5.0, low_closed=True, high_closed=False),
+            [3.0, 4.9],
+            [5.0, 2.0],
+        ),
+        (Interval(-math.inf, 0.5, high_closed=True), [-1e300, 0.5], [0.6]),
+    ],
+    ids=["open-closed", "closed-open", "unbounded"],
+)
+def test_interval_contains_its_numbers(
+    interval: Interval, inside: list[float], outside: list[float]
+) -> None:
+    for number in inside:
+        assert interval.contains(number), number
+    for number in outside:
+        assert not interval.contains(number), number
+
+
 # ---------------------------------------------------------------------------
 # Schema axioms and errors
 
