@@ -116,13 +116,13 @@ def random_constraint(schema: Schema, generator: np.random.Generator) -> Constra
 def build_constraints(
     schema: Schema, cases: loom.BitTable, count: int, generator: np.random.Generator
 ) -> list[Constraint]:
-    kept: list[Constraint] = []
-    while len(kept) < count:
+    holding: list[Constraint] = []
+    while len(holding) < count:
         node = random_constraint(schema, generator)
         true, _ = loom.evaluate(node, cases)
         if unpack_bits(true, cases.n_rows).all():
-            kept.append(node)
-    return kept
+            holding.append(node)
+    return holding
 
 
 def case_facts(

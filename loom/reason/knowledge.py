@@ -386,18 +386,7 @@ class KnowledgeBase:
             return self._complete(meter, fact_nodes, parts, weights, extra, extra_parts)
 
         def out_of_budget(reason: str) -> Completion:
-            return Completion(
-                fact_nodes,
-                None,
-                None,
-                0.0,
-                0.0,
-                (),
-                (),
-                None,
-                reason,
-                budget_exhausted=True,
-            )
+            return _no_completion(fact_nodes, None, None, reason, budget_exhausted=True)
 
         return self._run(run, out_of_budget)
 
@@ -654,9 +643,7 @@ class KnowledgeBase:
         if model is None:
             conflict = self._conflict(meter, hard)
             reason = "the facts contradict the hard constraints"
-            return Completion(
-                fact_nodes, False, None, 0.0, 0.0, (), (), conflict, reason
-            )
+            return _no_completion(fact_nodes, False, conflict, reason)
         true_now = {literal for literal in model if literal > 0}
         satisfied: list[str] = []
         violated: list[str] = []
@@ -673,15 +660,15 @@ class KnowledgeBase:
         case = MappingProxyType(self._compiler.decode(model))
         reason = f"a case of weight {weight:g} (cost {cost:g})"
         return Completion(
-            fact_nodes,
-            True,
-            case,
-            weight,
-            cost,
-            tuple(satisfied),
-            tuple(violated),
-            None,
-            reason,
+            facts=fact_nodes,
+            consistent=True,
+            case=case,
+            weight=weight,
+            cost=cost,
+            satisfied=tuple(satisfied),
+            violated=tuple(violated),
+            explanation=None,
+            reason=reason,
         )
 
     # -- helpers -----------------------------------------------------------------
@@ -715,6 +702,8 @@ class KnowledgeBase:
 
     def _prepare(self, facts: Any) -> tuple[tuple[Constraint, ...], list[Part]]:
         """Compile the facts and return them with every part a query assumes."""
+        # NOTE: definitions of each new fact and goal stay in the solver, so a
+        # long-lived knowledge base grows with the distinct facts it is asked about.
         self._require_open()
         fact_nodes = parse_facts(facts)
         fact_parts = []
@@ -815,9 +804,12 @@ class KnowledgeBase:
 class _BudgetedRC2(RC2Stratified):  # type: ignore[misc]
     """RC2 whose SAT calls spend a query's budget.
 
-    RC2 sends every SAT call through ``_call_oracle``; with a budget, this override
+    RC2 sends every SAT call through ``_call_oracle``. With a budget, this override
     runs the call through the meter, which raises `BudgetExhausted` when spent.
     """
+
+    # NOTE: `_call_oracle` is internal to PySAT's RC2 (read in 1.9.dev24). A release
+    # that renames it would leave `complete` without a budget.
 
     def __init__(self, formula: WCNF, meter: Meter, *, solver: str) -> None:
         self._meter = meter
@@ -831,6 +823,28 @@ class _BudgetedRC2(RC2Stratified):  # type: ignore[misc]
                 assumptions=list(assumptions), expect_interrupt=expect_interrupt
             )
         return self._meter.solve(self.oracle, assumptions)
+
+
+def _no_completion(
+    facts: tuple[Constraint, ...],
+    consistent: bool | None,
+    conflict: Explanation | None,
+    reason: str,
+    *,
+    budget_exhausted: bool = False,
+) -> Completion:
+    return Completion(
+        facts=facts,
+        consistent=consistent,
+        case=None,
+        weight=0.0,
+        cost=0.0,
+        satisfied=(),
+        violated=(),
+        explanation=conflict,
+        reason=reason,
+        budget_exhausted=budget_exhausted,
+    )
 
 
 def _checked_budget(budget: Budget | None) -> Budget | None:

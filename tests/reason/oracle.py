@@ -2,8 +2,8 @@
 
 A schema of boolean and categorical features has finitely many cases (one value per
 feature, or missing where allowed). `CaseTable` encodes all of them as one `BitTable`
-and answers each query by `loom.evaluate` on that table, so it shares no code with
-the SAT encoding it checks.
+and computes each expected result with `loom.evaluate` on that table, so it shares no
+code with the SAT encoding it checks.
 """
 
 from __future__ import annotations

@@ -133,9 +133,9 @@ def test_minimize_stops_at_budget() -> None:
     parts = selected_parts(compiler, {"a": "a", "not_a": "not a", **rules})
     core = [part.selector for part in parts]
     with Solver(name="cadical153", bootstrap_with=compiler.clauses) as solver:
-        kept, minimal = minimize(Meter(Budget(conflicts=50)), solver, [], parts, core)
+        needed, minimal = minimize(Meter(Budget(conflicts=50)), solver, [], parts, core)
     assert not minimal
-    assert kept == parts
+    assert needed == parts
 
 
 def test_minimize_without_budget_is_minimal() -> None:
@@ -145,9 +145,9 @@ def test_minimize_without_budget_is_minimal() -> None:
     parts = selected_parts(compiler, {"a": "a", **rules, "not_a": "not a"})
     core = [part.selector for part in parts]
     with Solver(name="cadical153", bootstrap_with=compiler.clauses) as solver:
-        kept, minimal = minimize(Meter(None), solver, [], parts, core)
+        needed, minimal = minimize(Meter(None), solver, [], parts, core)
     assert minimal
-    assert [part.label for part in kept] in (["a", "not_a"], list(rules))
+    assert [part.label for part in needed] in (["a", "not_a"], list(rules))
 
 
 def test_meter_raises_when_spent() -> None:

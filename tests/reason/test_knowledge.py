@@ -1,9 +1,10 @@
 """Every query of `KnowledgeBase` against brute-force enumeration of all cases.
 
-Random schemas of at most 10 boolean and categorical features (missing values where
-allowed) and random constraints with every connective and cardinality; each answer
-must equal what `loom.evaluate` finds on a table of every case, and each explanation
-must force its conclusion and lose it when any one step is dropped.
+The problems are random schemas of at most 10 boolean and categorical features, with
+missing values where allowed, and random constraints with every connective and
+cardinality. Each result must equal what `loom.evaluate` finds on a table of every
+case, and each explanation must force its conclusion and lose it when any one step is
+dropped.
 """
 
 from __future__ import annotations
