@@ -13,7 +13,8 @@ keeps working::
     │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
     │   ├── TargetError                     a missing or unusable target column
     │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
-    └── InvalidParameterError (ValueError)  an argument outside its allowed values
+    ├── InvalidParameterError (ValueError)  an argument outside its allowed values
+    └── KnowledgeBaseClosedError (ValueError)  a query on a closed knowledge base
 
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
@@ -32,6 +33,7 @@ __all__ = [
     "DataFileNotFoundError",
     "InvalidParameterError",
     "KernelBackendWarning",
+    "KnowledgeBaseClosedError",
     "LoomError",
     "LoomWarning",
     "MemoryLimitError",
@@ -108,6 +110,10 @@ class MemoryLimitError(DataError, MemoryError):
 
 class InvalidParameterError(LoomError, ValueError):
     """An argument outside its allowed values."""
+
+
+class KnowledgeBaseClosedError(LoomError, ValueError):
+    """A query on a `KnowledgeBase` whose solver has been freed by `close`."""
 
 
 class LoomWarning(UserWarning):
