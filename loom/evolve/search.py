@@ -70,9 +70,9 @@ class _Evaluator:
         keys = [task.key(genome) for genome in todo]
         missing = list(dict.fromkeys(key for key in keys if key not in self.cache))
         if missing:
-            errors = task.errors([list(key) for key in missing])
-            for key, error in zip(missing, errors, strict=True):
-                self.cache[key] = (float(error), float(task.complexity(key)))
+            values = task.objectives([list(key) for key in missing])
+            for key, value in zip(missing, values, strict=True):
+                self.cache[key] = value
             self.evaluations += len(missing)
         for genome, key in zip(todo, keys, strict=True):
             genome.fitness.values = self.cache[key]

@@ -64,6 +64,9 @@ class Task:
     mode : {'binary', 'multiclass'}
     fit_mask : str
         The registered mask of the rows the search fits (default ``"fit"``).
+    max_complexity : int, optional
+        A size past which genomes are of no use: `objectives` ranks them behind
+        every genome within it.
     classes : list of int
         Bit columns of the target's classes: for a binary target the positive column
         only; for more classes every class column, in label order.
@@ -79,6 +82,7 @@ class Task:
     max_rules: int
     max_literals: int
     fit_mask: str = "fit"
+    max_complexity: int | None = None
     _positives: dict[str, int] = field(default_factory=dict)
     _sizes: dict[Rule, int] = field(default_factory=dict)
 
@@ -107,8 +111,9 @@ class Task:
         Each rule loses implied literals and is dropped when contradictory. A rule is
         dropped when another rule's literals are a subset of its own: in a rule set
         the other covers every row it covers, and in a decision list an earlier,
-        more general rule leaves it no rows. Limits on rules and literals are
-        enforced by truncation.
+        more general rule leaves it no rows. A decision list ends before its first
+        rule without literals, which the default replaces. Limits on rules and
+        literals are enforced by truncation.
         """
         rules: list[Rule] = []
         seen: set[Rule] = set()
@@ -132,6 +137,8 @@ class Task:
         else:
             earlier: list[frozenset[Code]] = []
             for rule in rules:
+                if not rule:
+                    break  # a rule without literals decides every row left: the default
                 members = frozenset(rule)
                 if not any(previous <= members for previous in earlier):
                     kept.append(rule)
@@ -168,6 +175,20 @@ class Task:
         self.scorer.exclude(name, source, codes[0], conditions)
 
     # -- objectives ---------------------------------------------------------------
+
+    def objectives(
+        self, genomes: Sequence[Sequence[Rule]]
+    ) -> list[tuple[float, float]]:
+        """Return (errors, literals) per genome on the fitting rows; a genome past
+        `max_complexity` gets more errors than there are rows."""
+        errors = self.errors(genomes)
+        values = []
+        for genome, error in zip(genomes, errors, strict=True):
+            size = self.complexity(genome)
+            if self.max_complexity is not None and size > self.max_complexity:
+                error = self.scorer.n_rows + 1 + size
+            values.append((float(error), float(size)))
+        return values
 
     def positives(self, mask: str) -> int:
         """Return the positive rows of a mask (binary tasks)."""
