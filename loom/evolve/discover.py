@@ -271,14 +271,8 @@ def _discover(
         )
 
     if len(spec.values) == 2:
-        label = _choose_positive(
-            [
-                (name, make_task("binary", [columns[spec.values.index(name)]], "train"))
-                for name in _positive_candidates(spec.values, positive, target)
-            ],
-            options, rng, bool(folds),
-        )
-        mode, classes = "binary", [columns[spec.values.index(label)]]
+        labels_to_try = _positive_candidates(spec.values, positive, target)
+        modes = [("binary", [columns[spec.values.index(name)]]) for name in labels_to_try]
     else:
         if positive is not None:
             msg = (
@@ -286,35 +280,44 @@ def _discover(
                 f"{len(spec.values)} classes."
             )
             raise InvalidParameterError(msg)
-        label, mode, classes = None, "multiclass", columns
+        labels_to_try = [None]
+        modes = [("multiclass", columns)]
 
     budget = options["time_budget"]
-    stages = len(folds) + 1
+    stages = len(folds) * len(modes) + 1
     callback = _progress_callback(on_generation, progress, stages * options["n_generations"])
     history: list[Generation] = []
-    fronts: list[tuple[list[Genome], NDArray[np.int64]]] = []
-    pool_rules: list[Rule] = []
     try:
-        # Inner folds: a short search per fold, its front scored on the held-out rows.
-        for number in range(len(folds)):
-            task = make_task(mode, classes, f"fit{number}")
-            seeds, grown, weights = _seeds(task, options)
-            pool_rules.extend(grown)
-            result = run_search(
-                task, Variation(task, grown, weights), seeds,
-                _search_options(options, started, budget, inner=True), rng,
-                on_generation=callback,
-            )
-            history.extend(result.history)
-            fronts.append((result.front, task.errors(result.front, f"validation{number}")))
-        limit, curve = _validated_size(fronts)
+        # Inner folds: per candidate positive class, a short search per fold whose
+        # front is scored on the held-out rows.
+        trials = []
+        for (mode, classes), name in zip(modes, labels_to_try, strict=True):
+            fronts: list[tuple[list[Genome], NDArray[np.int64]]] = []
+            pool_rules: list[Rule] = []
+            for number in range(len(folds)):
+                task = make_task(mode, classes, f"fit{number}")
+                seeds, grown, weights = _seeds(task, options)
+                pool_rules.extend(grown)
+                result = run_search(
+                    task, Variation(task, grown, weights), seeds,
+                    _search_options(options, started, budget, stages), rng,
+                    on_generation=callback,
+                )
+                history.extend(result.history)
+                errors = task.errors(result.front, f"validation{number}")
+                fronts.append((result.front, errors))
+            limit, curve = _validated_size(fronts)
+            trials.append((name, mode, classes, fronts, pool_rules, limit, curve))
+        label, mode, classes, fronts, pool_rules, limit, curve = _best_trial(
+            trials, lambda name, mode, classes: make_task(mode, classes, "train")
+        )
         # The final search on every training row, within the validated size.
         task = replace(make_task(mode, classes, "train"), max_complexity=limit)
         seeds, grown, weights = _seeds(task, options)
         starts = [*seeds, *(list(genome) for front, _ in fronts for genome in front)]
         variation = Variation(task, list(dict.fromkeys([*grown, *pool_rules])), weights)
         result = run_search(
-            task, variation, starts, _search_options(options, started, budget, inner=False),
+            task, variation, starts, _search_options(options, started, budget, None),
             rng, on_generation=callback,
         )
         history.extend(result.history)
@@ -345,16 +348,18 @@ def _discover(
 
 
 def _search_options(
-    options: dict[str, Any], started: float, budget: float | None, *, inner: bool
+    options: dict[str, Any], started: float, budget: float | None, stages: int | None
 ) -> SearchOptions:
+    """Settings of one search: an inner one (one of `stages` searches before the
+    final one) runs half as many generations, with half the patience."""
     remaining = None
     if budget is not None:
         remaining = max(budget - (time.perf_counter() - started), 0.0)
-        if inner:
-            remaining /= options["inner_folds"] + 1
+        if stages is not None:
+            remaining /= stages
     generations = options["n_generations"]
     patience = options["patience"]
-    if inner:
+    if stages is not None:
         # The inner searches only rank sizes, so they run shorter.
         generations = max(1, generations // 2)
         patience = max(1, patience // 2)
@@ -467,24 +472,24 @@ def _seeds(task: Task, options: dict[str, Any]) -> Seeds:
     return seeds, pool, weights
 
 
-def _choose_positive(
-    tasks: list[tuple[str, Task]], options: dict[str, Any], rng: np.random.Generator,
-    has_folds: bool,
-) -> str:
-    """Pick the positive class whose greedy rule set errs least (on the first held-out
-    fold when there is one), then has fewer literals, then fewer rules; on a full
-    tie the smaller class."""
-    if len(tasks) == 1:
-        return tasks[0][0]
-    fit, held_out = ("fit0", "validation0") if has_folds else ("train", "train")
+def _best_trial(trials: list[tuple[Any, ...]], make_task: Callable[..., Task]) -> tuple[Any, ...]:
+    """Pick the candidate positive class (two-class targets) whose inner folds found
+    the fewest held-out errors, then fewer literals; on a tie, or without folds, the
+    class whose greedy rule set on all training rows errs least, then has fewer
+    literals and rules, then is the smaller class."""
+    if len(trials) == 1:
+        return trials[0]
     ranked = []
-    for position, (label, task) in enumerate(tasks):
-        probe = replace(task, fit_mask=fit, _positives={}, _sizes={})
-        seed = cover_binary(probe, fit, probe.space.usable)[0]
-        error = int(probe.errors([seed], held_out)[0])
-        size = probe.positives("train")
-        ranked.append((error, probe.complexity(seed), len(seed), size, position))
-    return tasks[min(ranked)[-1]][0]
+    for position, (name, mode, classes, _, _, limit, curve) in enumerate(trials):
+        held_out = curve[limit] if curve else 0
+        task = make_task(name, mode, classes)
+        seed = cover_binary(task, "train", task.space.usable)[0]
+        error = int(task.errors([seed])[0])
+        ranked.append(
+            (held_out, limit or 0, error, task.complexity(seed), len(seed),
+             task.positives("train"), position)
+        )
+    return trials[min(ranked)[-1]]
 
 
 def _validated_size(

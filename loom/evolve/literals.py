@@ -79,6 +79,16 @@ class LiteralSpace:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_n_columns", self.schema.n_columns)
         object.__setattr__(self, "_feature_list", self.feature.tolist())
+        neighbours: list[tuple[int, ...]] = []
+        for column in range(self._n_columns):
+            found = []
+            if self.kind[column] == NUMERIC:
+                for other in (column - 1, column + 1):
+                    inside = 0 <= other < self._n_columns
+                    if inside and self.feature[other] == self.feature[column]:
+                        found.append(other)
+            neighbours.append(tuple(found))
+        object.__setattr__(self, "_neighbour_columns", neighbours)
 
     def column_code_feature(self, code: Code) -> int:
         """Return the feature position of a column literal code."""
@@ -88,14 +98,9 @@ class LiteralSpace:
         """Return the codes of the same polarity at the neighbouring thresholds of a
         numeric literal (empty for other literals)."""
         column = code >> 1
-        if column >= self.n_columns or self.kind[column] != NUMERIC:
+        if column >= self._n_columns:
             return []
-        found = []
-        for step in (-1, 1):
-            other = column + step
-            if 0 <= other < self.n_columns and self.feature[other] == self.feature[column]:
-                found.append(2 * other + (code & 1))
-        return found
+        return [2 * other + (code & 1) for other in self._neighbour_columns[column]]
 
     def literal_node(self, code: Code) -> Constraint:
         """Return the AST of a column literal code (``not`` plus the column for odd

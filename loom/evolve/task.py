@@ -85,6 +85,8 @@ class Task:
     max_complexity: int | None = None
     _positives: dict[str, int] = field(default_factory=dict)
     _sizes: dict[Rule, int] = field(default_factory=dict)
+    _simple: dict[Rule, Rule | None] = field(default_factory=dict)
+    _sets: dict[Rule, frozenset[Code]] = field(default_factory=dict)
 
     # -- genomes -------------------------------------------------------------------
 
@@ -118,32 +120,54 @@ class Task:
         rules: list[Rule] = []
         seen: set[Rule] = set()
         for rule in genome:
-            simple = self.space.simplify(rule)
+            simple = self._simple_rule(rule)
             if simple is None or simple in seen:
                 continue
-            if len(simple) > self.max_literals:
-                simple = simple[: self.max_literals]
             seen.add(simple)
             rules.append(simple)
         kept: list[Rule] = []
         if self.mode == "binary":
-            as_sets = [frozenset(rule) for rule in rules]
-            for i, rule in enumerate(rules):
-                covered = any(
-                    j != i and as_sets[j] < as_sets[i] for j in range(len(rules))
-                )
-                if not covered:
-                    kept.append(rule)
+            # Only a shorter rule can be a proper subset.
+            by_length = sorted(rules, key=len)
+            sets = [self._members(rule) for rule in by_length]
+            dropped = set()
+            for i, rule in enumerate(by_length):
+                members = sets[i]
+                for j in range(i):
+                    if len(sets[j]) < len(members) and sets[j] <= members:
+                        dropped.add(rule)
+                        break
+            kept = [rule for rule in rules if rule not in dropped]
         else:
             earlier: list[frozenset[Code]] = []
             for rule in rules:
                 if not rule:
                     break  # a rule without literals decides every row left: the default
-                members = frozenset(rule)
+                members = self._members(rule)
                 if not any(previous <= members for previous in earlier):
                     kept.append(rule)
                     earlier.append(members)
         return kept[: self.max_rules]
+
+    def _simple_rule(self, rule: Rule) -> Rule | None:
+        """Return a rule without implied literals, cut to `max_literals` (cached)."""
+        if rule in self._simple:
+            return self._simple[rule]
+        simple = self.space.simplify(rule)
+        if simple is not None and len(simple) > self.max_literals:
+            simple = simple[: self.max_literals]
+        if len(self._simple) > 200_000:
+            self._simple.clear()
+        self._simple[rule] = simple
+        return simple
+
+    def _members(self, rule: Rule) -> frozenset[Code]:
+        members = self._sets.get(rule)
+        if members is None:
+            if len(self._sets) > 200_000:
+                self._sets.clear()
+            members = self._sets[rule] = frozenset(rule)
+        return members
 
     # -- counts -------------------------------------------------------------------
 
