@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from loom.constraints.parser import parse, parse_rules
 from loom.data.bits import unpack_bits
 from loom.data.schema import Schema, label_value
 from loom.data.table import BitTable
-from loom.exceptions import DataError, DataFileNotFoundError
+from loom.exceptions import DataError, DataFileNotFoundError, UnseenValueWarning
 
 __all__ = ["ModelRule", "RuleSet"]
 
@@ -203,6 +204,13 @@ class RuleSet:
     def _table(self, data: object) -> BitTable:
         if isinstance(data, BitTable):
             return data
+        with warnings.catch_warnings():
+            # New data often holds values the training data lacked. They match no
+            # '=' literal, which is the intended reading, so no warning is due.
+            warnings.simplefilter("ignore", UnseenValueWarning)
+            return self._encode(data)
+
+    def _encode(self, data: object) -> BitTable:
         features = [name for name in self.schema.feature_names if name != self.target]
         if isinstance(data, str | os.PathLike):
             return BitTable.from_csv(data, schema=self.schema)
