@@ -13,7 +13,9 @@ keeps working::
     │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
     │   ├── TargetError                     a missing or unusable target column
     │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
-    └── InvalidParameterError (ValueError)  an argument outside its allowed values
+    ├── InvalidParameterError (ValueError)  an argument outside its allowed values
+    ├── MissingDependencyError (ImportError)  an optional package is not installed
+    └── OutputError (OSError)               a result file that cannot be written
 
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
@@ -35,6 +37,8 @@ __all__ = [
     "LoomError",
     "LoomWarning",
     "MemoryLimitError",
+    "MissingDependencyError",
+    "OutputError",
     "TargetError",
     "UnknownFeatureError",
     "UnseenValueWarning",
@@ -108,6 +112,14 @@ class MemoryLimitError(DataError, MemoryError):
 
 class InvalidParameterError(LoomError, ValueError):
     """An argument outside its allowed values."""
+
+
+class MissingDependencyError(LoomError, ImportError):
+    """A feature needs an optional package that is not installed."""
+
+
+class OutputError(LoomError, OSError):
+    """A result file (rules, figures) that cannot be written."""
 
 
 class LoomWarning(UserWarning):

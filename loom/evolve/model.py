@@ -278,7 +278,7 @@ class RuleSet:
         decided = self.decisions(data)
         names = np.array([f"r{i}" for i in range(1, len(self.rules) + 1)] + ["default"])
         texts = np.array(
-            [str(statement.formula) for statement in self.statements()], dtype=object
+            [str(statement.constraint) for statement in self.statements()], dtype=object
         )
         predictions = np.array(
             [rule.prediction for rule in (*self.rules, self.default)], dtype=object
@@ -302,6 +302,24 @@ class RuleSet:
             raise DataError(msg)
         return float(np.mean(predicted[known] == truth[known]))
 
+    # -- figures -------------------------------------------------------------------
+
+    def plot_front(self, path: str | os.PathLike[str] | None = None) -> Any:
+        """Draw the final Pareto front (error rate against literals, the chosen model
+        marked) and write it as PNG to `path` when given; needs matplotlib. Returns
+        the matplotlib Figure; see `loom.evolve.plots.plot_front`."""
+        from loom.evolve.plots import plot_front
+
+        return plot_front(self, path)
+
+    def plot_progress(self, path: str | os.PathLike[str] | None = None) -> Any:
+        """Draw the best training error and the Pareto front size per generation and
+        write it as PNG to `path` when given; needs matplotlib. Returns the
+        matplotlib Figure; see `loom.evolve.plots.plot_progress`."""
+        from loom.evolve.plots import plot_progress
+
+        return plot_progress(self, path)
+
     # -- frames and files ----------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
@@ -313,7 +331,7 @@ class RuleSet:
             rows.append(
                 {
                     "name": statement.name,
-                    "rule": str(statement.formula),
+                    "rule": str(statement.constraint),
                     "prediction": rule.prediction,
                     "literals": rule.n_literals,
                     "support": rule.support,
@@ -427,7 +445,7 @@ class RuleSet:
             raise DataError(msg)
         rules = []
         for statement, class_counts in zip(statements, counts, strict=True):
-            formula = statement.formula
+            formula = statement.constraint
             condition = formula.antecedent if isinstance(formula, Implies) else TRUE
             rules.append(
                 {
