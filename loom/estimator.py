@@ -1,8 +1,8 @@
 """`LoomClassifier`: `loom.discover` as a scikit-learn classifier.
 
 The estimator checks its input with scikit-learn's `validate_data` and hands the
-features, with their pandas dtypes when X is a DataFrame, to `loom.discover`; the
-search's own options are checked there when `fit` runs.
+features to `loom.discover`, with their pandas dtypes when X is a DataFrame. The
+search options are checked by `loom.discover` when `fit` runs.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ class LoomClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     Missing values (NaN, None, ``pd.NA``, and the texts ``""`` and ``"?"``) are
-    allowed in X; a literal on a feature is neither true nor false where the value
-    is missing. Values that were not seen during `fit` match no ``=`` literal.
+    allowed in X. Where a value is missing, a literal on its feature is neither true
+    nor false. Values that were not seen during `fit` match no ``=`` literal.
 
     `predict` returns the class of highest probability in `predict_proba`, the
     first in `classes_` order on a tie. A probability is the Laplace-smoothed class
@@ -257,7 +257,9 @@ class LoomClassifier(ClassifierMixin, BaseEstimator):
         probabilities = self.predict_proba(X)
         return self.classes_[np.argmax(probabilities, axis=1)]
 
-    def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+    def score(
+        self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Return the accuracy of `predict` on `X` against `y`.
 
         Parameters
@@ -283,9 +285,7 @@ class LoomClassifier(ClassifierMixin, BaseEstimator):
             return X.loc[:, list(names)]
         if names is None:
             names = [f"x{i}" for i in range(X_checked.shape[1])]
-        return pd.DataFrame(
-            {name: X_checked[:, i] for i, name in enumerate(names)}
-        )
+        return pd.DataFrame({name: X_checked[:, i] for i, name in enumerate(names)})
 
     def _positive_label(self, labels: NDArray[np.object_]) -> str | None:
         if self.positive is None:
@@ -293,7 +293,10 @@ class LoomClassifier(ClassifierMixin, BaseEstimator):
         matches = np.flatnonzero(self.classes_ == self.positive)
         if len(matches) != 1:
             known = ", ".join(repr(value) for value in self.classes_.tolist())
-            msg = f"positive={self.positive!r} is not a class of y; its classes are {known}."
+            msg = (
+                f"positive={self.positive!r} is not a class of y; its classes are "
+                f"{known}."
+            )
             raise InvalidParameterError(msg)
         return str(labels[matches[0]])
 
@@ -301,7 +304,11 @@ class LoomClassifier(ClassifierMixin, BaseEstimator):
 def _check_random_state(value: object) -> None:
     if value is None or isinstance(value, np.random.Generator):
         return
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+    if (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and value >= 0
+    ):
         return
     msg = (
         f"random_state must be None, an int >= 0 or a numpy.random.Generator, got "
@@ -313,9 +320,9 @@ def _check_random_state(value: object) -> None:
 def _class_labels(classes: NDArray[Any]) -> NDArray[np.object_]:
     """Return the text each class is known by in the rules.
 
-    That is the value's own text (``3``, ``yes``), unless two classes share a text
-    or one reads as a missing value; then the classes are named ``class0``,
-    ``class1``, ... in `classes` order.
+    That is the value's own text (``3``, ``yes``). When two classes share a text or
+    one reads as a missing value, the classes are named ``class0``, ``class1``, ...
+    in `classes` order instead.
     """
     labels = [label_text(value) for value in classes.tolist()]
     unusable = set(DEFAULT_MISSING_VALUES) | {"nan"}
@@ -329,8 +336,7 @@ def _target_name(y: object, features: pd.Index) -> str:
     pandas Series, else ``y``, with underscores added until no feature has it."""
     name = getattr(y, "name", None) if isinstance(y, pd.Series) else None
     name = name if isinstance(name, str) and name else "y"
-    taken = {str(feature) for feature in features}
-    while name in taken:
+    feature_names = {str(feature) for feature in features}
+    while name in feature_names:
         name += "_"
     return name
-

@@ -36,7 +36,9 @@ def mixed_data(
         {
             "age": rng.integers(20, 80, n_rows).astype(float),
             "smoker": rng.random(n_rows) < 0.5,
-            "color": rng.choice(np.array(["red", "blue", "green"], dtype=object), n_rows),
+            "color": rng.choice(
+                np.array(["red", "blue", "green"], dtype=object), n_rows
+            ),
         }
     )
     X.loc[::7, "color"] = None
@@ -172,7 +174,8 @@ def test_unknown_positive_is_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    "random_state", [-1, 1.5, True, np.random.RandomState(0)],
+    "random_state",
+    [-1, 1.5, True, np.random.RandomState(0)],
     ids=["negative", "float", "bool", "RandomState"],
 )
 def test_bad_random_state_is_rejected(random_state: object) -> None:

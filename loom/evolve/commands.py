@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from loom.data.readers import read_csv
 from loom.data.table import BitTable
 from loom.evolve.discover import discover
-from loom.evolve.model import RuleSet
+from loom.evolve.model import RuleSet, _labels_of
 from loom.evolve.search import Generation
 from loom.exceptions import DataError, OutputError, TargetError
 
@@ -95,47 +96,68 @@ def _register_discover(subparsers: Any) -> None:
             "held-out rows."
         ),
     )
+
     parser.add_argument("file", metavar="FILE", help="CSV file with a header row")
     parser.add_argument(
         "--target", required=True, metavar="COL", help="name of the column to predict"
     )
     parser.add_argument(
-        "--positive", metavar="VALUE",
+        "--positive",
+        metavar="VALUE",
         help="for a two-class target, the class the rules predict (default: chosen "
         "by validation)",
     )
+
     parser.add_argument(
-        "--seed", type=_integer(0), default=0, metavar="N",
+        "--seed",
+        type=_integer(0),
+        default=0,
+        metavar="N",
         help="random seed of the search and the hold-out split (default: 0)",
     )
     parser.add_argument(
-        "--generations", type=_integer(0), default=150, metavar="N",
+        "--generations",
+        type=_integer(0),
+        default=150,
+        metavar="N",
         help="maximum number of generations (default: 150)",
     )
     parser.add_argument(
-        "--max-rules", type=_integer(1), default=32, metavar="N",
+        "--max-rules",
+        type=_integer(1),
+        default=32,
+        metavar="N",
         help="maximum number of rules in the model (default: 32)",
     )
     parser.add_argument(
-        "--time-budget", type=_seconds, metavar="S",
+        "--time-budget",
+        type=_seconds,
+        metavar="S",
         help="seconds for the search; it stops at the first generation past it",
     )
     parser.add_argument(
-        "--holdout", type=_fraction, default=DEFAULT_HOLDOUT, metavar="FRACTION",
+        "--holdout",
+        type=_fraction,
+        default=DEFAULT_HOLDOUT,
+        metavar="FRACTION",
         help="share of the rows held out, stratified by class, to measure accuracy "
         f"(default: {DEFAULT_HOLDOUT}); 0 fits on every row and reports the "
         "validation accuracy instead",
     )
+
     parser.add_argument(
-        "--out", metavar="PATH",
+        "--out",
+        metavar="PATH",
         help="write the rules to PATH as constraint text that RuleSet.load reads back",
     )
     parser.add_argument(
-        "--json", action="store_true",
+        "--json",
+        action="store_true",
         help="print the model as JSON (RuleSet.to_json) instead of the table",
     )
     parser.add_argument(
-        "--plot", metavar="DIR",
+        "--plot",
+        metavar="DIR",
         help="write front.png and progress.png into DIR (needs matplotlib)",
     )
     parser.set_defaults(handler=_run_discover)
@@ -149,7 +171,7 @@ def _run_discover(arguments: argparse.Namespace) -> int:
     frame, full = _read(arguments.file, arguments.target)
     kinds = {spec.name: spec.kind for spec in full.schema.features}
     train, holdout = _split_rows(
-        frame[arguments.target], full, arguments.target, arguments.holdout, arguments.seed
+        full, arguments.target, arguments.holdout, arguments.seed
     )
     with _ProgressBar(arguments.generations) as bar:
         model = discover(
@@ -208,27 +230,25 @@ def _read(path: str, target: str) -> tuple[pd.DataFrame, BitTable]:
 
 
 def _split_rows(
-    labels: pd.Series, table: BitTable, target: str, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+    table: BitTable, target: str, fraction: float, seed: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Return the positions of the fitting rows and of the held-out rows.
 
     The hold-out takes `fraction` of each class's rows, drawn with `seed`, and
     leaves at least one row of every class for fitting. Rows with a missing target
     are never held out.
     """
-    from loom.evolve.model import _labels_of
-
     spec = table.schema.feature(target)
     known = _labels_of(table, target, spec.values)
-    held = np.zeros(len(labels), dtype=bool)
+    held_out = np.zeros(table.n_rows, dtype=bool)
     rng = np.random.default_rng(seed)
     if fraction > 0:
         for label in spec.values:
             rows = np.flatnonzero(known == label)
             take = min(int(round(fraction * len(rows))), len(rows) - 1)
             if take > 0:
-                held[rng.permutation(rows)[:take]] = True
-    return np.flatnonzero(~held), np.flatnonzero(held)
+                held_out[rng.permutation(rows)[:take]] = True
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
 
 
 def _accuracy(
@@ -273,7 +293,9 @@ def format_report(model: RuleSet, *, source: str) -> str:
         default = model._conclusion(model.default.prediction)
         head = f"Rules for {positive} (rows no rule matches: {default})"
     else:
-        head = f"Decision list for {model.target!r} (the first rule that matches decides)"
+        head = (
+            f"Decision list for {model.target!r} (the first rule that matches decides)"
+        )
     lines = [f"{head}:", "", _rule_table(model), ""]
     lines.append(
         f"{len(model.rules)} rules, {model.n_literals} literals, "
@@ -301,7 +323,9 @@ def _rule_table(model: RuleSet) -> str:
     lines = []
     for row in (header, *rows):
         cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:4], widths[1:], strict=True)]
+        cells += [
+            cell.rjust(width) for cell, width in zip(row[1:4], widths[1:], strict=True)
+        ]
         lines.append("  ".join([*cells, row[4]]))
     return "\n".join(lines)
 
@@ -342,8 +366,12 @@ class _ProgressBar:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=self.total, desc="generation", unit="gen", file=sys.stderr,
-                leave=False, dynamic_ncols=True,
+                total=self.total,
+                desc="generation",
+                unit="gen",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
             )
         return self
 
@@ -373,11 +401,15 @@ def _register_demo(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--seed", type=_integer(0), default=0, metavar="N",
+        "--seed",
+        type=_integer(0),
+        default=0,
+        metavar="N",
         help="random seed of the search (default: 0)",
     )
     parser.add_argument(
-        "--plot", metavar="DIR",
+        "--plot",
+        metavar="DIR",
         help="write front.png and progress.png into DIR (needs matplotlib)",
     )
     parser.set_defaults(handler=_run_demo)

@@ -100,7 +100,10 @@ def plot_front(model: RuleSet, path: str | os.PathLike[str] | None = None) -> Fi
     fit = [item["fit_errors"] * (fit_scale or 1.0) for item in front]
     axes.step(literals, fit, where="post", color=_FIT_COLOR, alpha=0.5)
     axes.plot(
-        literals, fit, "o", color=_FIT_COLOR,
+        literals,
+        fit,
+        "o",
+        color=_FIT_COLOR,
         label=f"error on the {fit_rows} fitting rows",
     )
     checked = [item for item in front if item.get("validation_errors") is not None]
@@ -108,23 +111,34 @@ def plot_front(model: RuleSet, path: str | os.PathLike[str] | None = None) -> Fi
         axes.plot(
             [item["literals"] for item in checked],
             [item["validation_errors"] * validation_scale for item in checked],
-            "s", mfc="none", color=_VALIDATION_COLOR,
+            "s",
+            mfc="none",
+            color=_VALIDATION_COLOR,
             label=f"error on the {validation_rows} validation rows",
         )
     chosen = [item for item in front if item.get("chosen")]
     if chosen:
         item = chosen[0]
-        label = f"chosen: {item['literals']} literals, {len(model.rules)} rules"
+        label = f"chosen: {item['literals']} literals"
         if item.get("validation_errors") is not None and validation_scale:
             y = item["validation_errors"] * validation_scale
             label += f", {y:.1%} validation error"
         else:
             y = item["fit_errors"] * (fit_scale or 1.0)
         axes.plot(
-            item["literals"], y, "*", ms=16, color=_CHOSEN_COLOR, mec="black",
-            mew=0.6, label=label, zorder=3,
+            item["literals"],
+            y,
+            "*",
+            ms=16,
+            color=_CHOSEN_COLOR,
+            mec="black",
+            mew=0.6,
+            label=label,
+            zorder=3,
         )
-    validation = [item["validation_errors"] * (validation_scale or 0) for item in checked]
+    validation = [
+        item["validation_errors"] * (validation_scale or 0) for item in checked
+    ]
     _set_floor_limits(axes, [*fit, *validation], empty_top=0.01 if fit_scale else 1.0)
     figure.legend(loc="outside lower center", ncols=2, frameon=False)
     return _saved(figure, path)
@@ -184,7 +198,10 @@ def plot_progress(model: RuleSet, path: str | os.PathLike[str] | None = None) ->
     numbers = [record["number"] for record in history]
     errors = [record["best_error"] * (scale or 1.0) for record in history]
     error_axes.plot(
-        numbers, errors, color=_FIT_COLOR, drawstyle="steps-post",
+        numbers,
+        errors,
+        color=_FIT_COLOR,
+        drawstyle="steps-post",
         label=f"fewest errors on the {fit_rows} fitting rows",
     )
     _set_floor_limits(error_axes, errors, empty_top=0.01 if scale else 1.0)
@@ -218,7 +235,9 @@ def _scale(n_rows: int) -> float | None:
     return 1.0 / n_rows if n_rows > 0 else None
 
 
-def _set_floor_limits(axes: Any, values: list[float], *, empty_top: float = 1.0) -> None:
+def _set_floor_limits(
+    axes: Any, values: list[float], *, empty_top: float = 1.0
+) -> None:
     """Start the y axis a little below 0, so that points at 0 are drawn whole; the
     axis reaches `empty_top` when every value is 0."""
     top = max(values, default=0.0) or empty_top

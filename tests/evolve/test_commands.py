@@ -34,7 +34,9 @@ def csv_path(tmp_path: Path, rng: np.random.Generator) -> Path:
     return path
 
 
-def run(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     status = main(arguments)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
@@ -132,7 +134,9 @@ def test_discover_plot_writes_pngs(
 
 
 def test_discover_plot_without_matplotlib(
-    csv_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    csv_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import raises ImportError
@@ -153,18 +157,34 @@ def test_discover_plot_without_matplotlib(
     [
         (["missing.csv", "--target", "y"], "data file not found: 'missing.csv'"),
         (["{csv}", "--target", "colour"], "target column 'colour' is not in"),
-        (["{csv}", "--target", "y", "--positive", "maybe"],
-         "positive='maybe' is not a class of 'y'"),
+        (
+            ["{csv}", "--target", "y", "--positive", "maybe"],
+            "positive='maybe' is not a class of 'y'",
+        ),
         (["{dir}", "--target", "y"], "is a directory; pass the path of a CSV file"),
-        (["{bad}", "--target", "y"], "line 3: the row has 1 cell(s) but the header has 2"),
-        (["{csv}", "--target", "y", "--out", "{dir}/no/such/rules.loom"],
-         "cannot write the rules to"),
+        (
+            ["{bad}", "--target", "y"],
+            "line 3: the row has 1 cell(s) but the header has 2",
+        ),
+        (
+            ["{csv}", "--target", "y", "--out", "{dir}/no/such/rules.loom"],
+            "cannot write the rules to",
+        ),
     ],
-    ids=["missing-file", "unknown-target", "unknown-positive", "directory",
-         "malformed-csv", "unwritable-out"],
+    ids=[
+        "missing-file",
+        "unknown-target",
+        "unknown-positive",
+        "directory",
+        "malformed-csv",
+        "unwritable-out",
+    ],
 )
 def test_discover_error_is_one_line(
-    arguments: list[str], message: str, csv_path: Path, tmp_path: Path,
+    arguments: list[str],
+    message: str,
+    csv_path: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     bad = tmp_path / "bad.csv"
@@ -183,21 +203,37 @@ def test_discover_error_is_one_line(
     ("arguments", "message"),
     [
         (["{csv}"], "the following arguments are required: --target"),
-        (["{csv}", "--target", "y", "--generations", "-1"],
-         "argument --generations: must be an int >= 0, got -1"),
-        (["{csv}", "--target", "y", "--max-rules", "many"],
-         "argument --max-rules: invalid int value: 'many'"),
-        (["{csv}", "--target", "y", "--holdout", "0.7"],
-         "argument --holdout: must be a fraction between 0 and 0.5, got 0.7"),
-        (["{csv}", "--target", "y", "--time-budget", "0"],
-         "argument --time-budget: must be a number of seconds > 0, got 0"),
+        (
+            ["{csv}", "--target", "y", "--generations", "-1"],
+            "argument --generations: must be an int >= 0, got -1",
+        ),
+        (
+            ["{csv}", "--target", "y", "--max-rules", "many"],
+            "argument --max-rules: invalid int value: 'many'",
+        ),
+        (
+            ["{csv}", "--target", "y", "--holdout", "0.7"],
+            "argument --holdout: must be a fraction between 0 and 0.5, got 0.7",
+        ),
+        (
+            ["{csv}", "--target", "y", "--time-budget", "0"],
+            "argument --time-budget: must be a number of seconds > 0, got 0",
+        ),
         (["{csv}", "--target", "y", "--colour"], "unrecognized arguments: --colour"),
     ],
-    ids=["no-target", "negative-generations", "text-max-rules", "large-holdout",
-         "zero-budget", "unknown-option"],
+    ids=[
+        "no-target",
+        "negative-generations",
+        "text-max-rules",
+        "large-holdout",
+        "zero-budget",
+        "unknown-option",
+    ],
 )
 def test_discover_usage_error_exits_two(
-    arguments: list[str], message: str, csv_path: Path,
+    arguments: list[str],
+    message: str,
+    csv_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     filled = [argument.format(csv=csv_path) for argument in arguments]
@@ -214,7 +250,10 @@ def test_loom_script_runs_in_subprocess(csv_path: Path, tmp_path: Path) -> None:
         pytest.skip(f"the loom script is not installed beside {sys.executable}")
     ok = subprocess.run(
         [str(script), "discover", str(csv_path), "--target", "y", *QUICK],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert ok.returncode == 0, ok.stderr
     assert "Hold-out accuracy: 1.000" in ok.stdout
@@ -222,14 +261,20 @@ def test_loom_script_runs_in_subprocess(csv_path: Path, tmp_path: Path) -> None:
 
     failed = subprocess.run(
         [str(script), "discover", "missing.csv", "--target", "y"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert failed.returncode == 1
     assert failed.stderr.startswith("loom: error: data file not found")
     assert "Traceback" not in failed.stderr
 
     usage = subprocess.run(
-        [str(script), "discover"], capture_output=True, text=True, cwd=tmp_path,
+        [str(script), "discover"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         timeout=300,
     )
     assert usage.returncode == 2
