@@ -205,7 +205,7 @@ class RuleSet:
         if isinstance(data, BitTable):
             return data
         with warnings.catch_warnings():
-            # New data often holds values the training data lacked. They match no
+            # New data often contains values the training data lacked. They match no
             # '=' literal, which is the intended reading, so no warning is due.
             warnings.simplefilter("ignore", UnseenValueWarning)
             return self._encode(data)
