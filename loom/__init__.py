@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from loom.constraints import Constraint, Statement, format_rules, parse, parse_rules
 from loom.constraints.evaluate import Evaluation, evaluate
@@ -46,6 +47,7 @@ __all__ = [
     "Explanation",
     "FeatureSpec",
     "KnowledgeBase",
+    "LoomClassifier",
     "LoomError",
     "LoomWarning",
     "RuleSet",
@@ -63,3 +65,14 @@ __all__ = [
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    # LoomClassifier imports scikit-learn, which takes about a second; only code that
+    # uses the estimator pays for it.
+    if name == "LoomClassifier":
+        from loom.estimator import LoomClassifier
+
+        return LoomClassifier
+    msg = f"module 'loom' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -14,7 +14,9 @@ keeps working::
     │   ├── TargetError                     a missing or unusable target column
     │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
     ├── InvalidParameterError (ValueError)  an argument outside its allowed values
-    └── KnowledgeBaseClosedError (ValueError)  a query on a closed knowledge base
+    ├── KnowledgeBaseClosedError (ValueError)  a query on a closed knowledge base
+    ├── MissingDependencyError (ImportError)  an optional package is not installed
+    └── OutputError (OSError)               a result file that cannot be written
 
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
@@ -37,6 +39,8 @@ __all__ = [
     "LoomError",
     "LoomWarning",
     "MemoryLimitError",
+    "MissingDependencyError",
+    "OutputError",
     "TargetError",
     "UnknownFeatureError",
     "UnseenValueWarning",
@@ -114,6 +118,14 @@ class InvalidParameterError(LoomError, ValueError):
 
 class KnowledgeBaseClosedError(LoomError, ValueError):
     """A query on a `KnowledgeBase` whose solver has been freed by `close`."""
+
+
+class MissingDependencyError(LoomError, ImportError):
+    """A feature needs an optional package that is not installed."""
+
+
+class OutputError(LoomError, OSError):
+    """A result file (rules, figures) that cannot be written."""
 
 
 class LoomWarning(UserWarning):

@@ -25,7 +25,7 @@ from loom.constraints.ast import TRUE, And, Constraint
 from loom.data.bits import pack_bits
 from loom.data.schema import FeatureSpec, Schema
 from loom.data.table import BitTable
-from loom.evolve.literals import ConditionPool, LiteralSpace
+from loom.evolve.literals import CATEGORICAL, ConditionPool, LiteralSpace
 from loom.evolve.model import ModelRule, RuleSet, _labels_of
 from loom.evolve.operators import Variation
 from loom.evolve.scoring import LocalScorer
@@ -324,7 +324,7 @@ def _discover(
     finally:
         if hasattr(callback, "close"):
             callback.close()
-    chosen = _center_thresholds(task, _choose(result.front, limit))
+    chosen = _center_thresholds(task, _prefer_equalities(task, _choose(result.front, limit)))
     model = _build_model(task, chosen, table, target, label)
     model.front = _front_figures(result.front, chosen, curve, task)
     model.history = [asdict(record) for record in history]
@@ -360,9 +360,10 @@ def _search_options(
     generations = options["n_generations"]
     patience = options["patience"]
     if stages is not None:
-        # The inner searches only rank sizes, so they run shorter.
-        generations = max(1, generations // 2)
-        patience = max(1, patience // 2)
+        # The inner searches only rank sizes, so they run shorter, but not so short
+        # that their fronts rank sizes by chance.
+        generations = max(min(generations, 10), generations // 2)
+        patience = max(min(patience, 5), patience // 2)
     return SearchOptions(
         population_size=options["population_size"],
         n_generations=generations,
@@ -533,6 +534,36 @@ def _choose(front: list[Genome], limit: int | None) -> list[Rule]:
     return list(min(allowed, key=lambda g: g.fitness.values))
 
 
+def _prefer_equalities(task: Task, rules: list[Rule]) -> list[Rule]:
+    """Replace each negated categorical literal (``c != w``) by an equality of the same
+    feature (``c = v``) where that makes no more training errors.
+
+    Both count as one literal, so the search has no reason to prefer either; the
+    equality reads more easily. One batched call per literal scores every value.
+    """
+    space = task.space
+    rules = [list(rule) for rule in rules]
+    for i in range(len(rules)):
+        for j in range(len(rules[i])):
+            code = rules[i][j]
+            column = code >> 1
+            if task.pool.is_condition(code) or not code & 1:
+                continue
+            if space.kind[column] != CATEGORICAL:
+                continue
+            columns = np.flatnonzero(space.feature == space.feature[column])
+            variants = [[tuple(sorted(rule)) for rule in rules]]
+            for other in columns:
+                variant = [list(rule) for rule in rules]
+                variant[i][j] = int(2 * other)
+                variants.append([tuple(sorted(rule)) for rule in variant])
+            errors = task.errors(variants)
+            best = int(np.argmin(errors[1:])) + 1
+            if errors[best] <= errors[0]:
+                rules[i][j] = int(2 * columns[best - 1])
+    return task.simplify([tuple(sorted(rule)) for rule in rules])
+
+
 def _center_thresholds(task: Task, rules: list[Rule]) -> list[Rule]:
     """Move each numeric literal to the middle of the run of neighbouring thresholds
     that give the model its fewest training errors.
@@ -664,7 +695,12 @@ def _build_model(
         counts = [0, 0]
         counts[positive_index] = int(totals[positive_index]) - hits
         counts[negative_index] = int(totals[negative_index]) - (covered - hits)
-        default = _model_rule(TRUE, classes, counts, prior, label=classes[negative_index])
+        # The default predicts the negative class unless the rows no rule matches
+        # are mostly positive (an empty rule set on a positive majority).
+        majority = positive_index if counts[positive_index] > counts[negative_index] else (
+            negative_index
+        )
+        default = _model_rule(TRUE, classes, counts, prior, label=classes[majority])
         return RuleSet(target, classes, "rule set", tuple(model_rules), default,
                        table.schema, positive=positive)
     while True:

@@ -166,6 +166,16 @@ class LiteralSpace:
             return None
         if equal:
             return equal  # c = a implies every c != b
+        # `c != a and c != b` over all but one value is `c = v` for the value left,
+        # and over every value it leaves none.
+        column = group[0] >> 1
+        feature = self._feature_list[column]
+        columns = [c for c in range(self._n_columns) if self._feature_list[c] == feature]
+        left = set(columns) - {code >> 1 for code in group}
+        if not left:
+            return None
+        if len(left) == 1:
+            return [2 * left.pop()]
         return group
 
 
@@ -186,13 +196,23 @@ class ConditionPool:
         return len(self.items)
 
     def add(self, kind: str, operands: Sequence[Code], bound: int) -> Code | None:
-        """Return the code of a condition, adding it when new; None when it is
-        trivial (fewer than two operands, or a bound every row meets or none can)."""
+        """Return the code of a condition, adding it when new; None when it says
+        nothing a conjunction could not.
+
+        None for fewer than two operands, a bound every row meets or none can, and
+        the bounds that make a count a conjunction: at least (or exactly) all of the
+        operands, or at most (or exactly) none of them, which the plain literals say
+        more readably.
+        """
         ordered = tuple(sorted(operands))
         n = len(ordered)
         if n < 2 or bound < 0 or bound > n:
             return None
         if (kind == "atleast" and bound == 0) or (kind == "atmost" and bound == n):
+            return None
+        if (kind in ("atleast", "exactly") and bound == n) or (
+            kind in ("atmost", "exactly") and bound == 0
+        ):
             return None
         key = (kind, ordered, int(bound))
         if key not in self._index:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from loom.constraints.ast import (
     TRUE,
     And,
     BooleanAtom,
+    Cardinality,
     Compare,
     Constraint,
     Implies,
@@ -40,7 +42,7 @@ from loom.constraints.parser import parse, parse_rules
 from loom.data.bits import unpack_bits
 from loom.data.schema import Schema, label_value
 from loom.data.table import BitTable
-from loom.exceptions import DataError, DataFileNotFoundError
+from loom.exceptions import DataError, DataFileNotFoundError, UnseenValueWarning
 
 __all__ = ["ModelRule", "RuleSet"]
 
@@ -79,12 +81,12 @@ class ModelRule:
 
     @property
     def n_literals(self) -> int:
-        """Number of literals of the condition (a cardinality condition counts its
-        operands)."""
+        """Number of literals of the condition: a cardinality condition counts its
+        operands plus one, as the search counts it."""
         return sum(
             1
             for node in walk(self.condition)
-            if isinstance(node, Compare | Membership | BooleanAtom)
+            if isinstance(node, Compare | Membership | BooleanAtom | Cardinality)
         )
 
 
@@ -203,6 +205,13 @@ class RuleSet:
     def _table(self, data: object) -> BitTable:
         if isinstance(data, BitTable):
             return data
+        with warnings.catch_warnings():
+            # New data often contains values the training data lacked. They match no
+            # '=' literal, which is the intended reading, so no warning is due.
+            warnings.simplefilter("ignore", UnseenValueWarning)
+            return self._encode(data)
+
+    def _encode(self, data: object) -> BitTable:
         features = [name for name in self.schema.feature_names if name != self.target]
         if isinstance(data, str | os.PathLike):
             return BitTable.from_csv(data, schema=self.schema)
@@ -270,7 +279,7 @@ class RuleSet:
         decided = self.decisions(data)
         names = np.array([f"r{i}" for i in range(1, len(self.rules) + 1)] + ["default"])
         texts = np.array(
-            [str(statement.formula) for statement in self.statements()], dtype=object
+            [str(statement.constraint) for statement in self.statements()], dtype=object
         )
         predictions = np.array(
             [rule.prediction for rule in (*self.rules, self.default)], dtype=object
@@ -294,6 +303,24 @@ class RuleSet:
             raise DataError(msg)
         return float(np.mean(predicted[known] == truth[known]))
 
+    # -- figures -------------------------------------------------------------------
+
+    def plot_front(self, path: str | os.PathLike[str] | None = None) -> Any:
+        """Draw the final Pareto front (error rate against literals, the chosen model
+        marked) and write it as PNG to `path` when given; needs matplotlib. Returns
+        the matplotlib Figure; see `loom.evolve.plots.plot_front`."""
+        from loom.evolve.plots import plot_front
+
+        return plot_front(self, path)
+
+    def plot_progress(self, path: str | os.PathLike[str] | None = None) -> Any:
+        """Draw the best training error and the Pareto front size per generation and
+        write it as PNG to `path` when given; needs matplotlib. Returns the
+        matplotlib Figure; see `loom.evolve.plots.plot_progress`."""
+        from loom.evolve.plots import plot_progress
+
+        return plot_progress(self, path)
+
     # -- frames and files ----------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
@@ -305,7 +332,7 @@ class RuleSet:
             rows.append(
                 {
                     "name": statement.name,
-                    "rule": str(statement.formula),
+                    "rule": str(statement.constraint),
                     "prediction": rule.prediction,
                     "literals": rule.n_literals,
                     "support": rule.support,
@@ -419,7 +446,7 @@ class RuleSet:
             raise DataError(msg)
         rules = []
         for statement, class_counts in zip(statements, counts, strict=True):
-            formula = statement.formula
+            formula = statement.constraint
             condition = formula.antecedent if isinstance(formula, Implies) else TRUE
             rules.append(
                 {

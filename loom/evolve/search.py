@@ -205,10 +205,17 @@ def run_search(
 
 def _front(archive: list[Genome], population: list[Genome], task: Task) -> list[Genome]:
     """Return the non-dominated genomes of the archive and the population, one per
-    objective point (the one seen first), sorted by errors."""
+    objective point, sorted by errors.
+
+    Of genomes with equal objectives the one with fewer negated literals is kept
+    (the first seen on a tie), because `c = v` reads more easily than `c != w`.
+    """
     best: dict[tuple[float, ...], Genome] = {}
     for genome in (*archive, *population):
-        best.setdefault(genome.fitness.values, genome)
+        values = genome.fitness.values
+        kept = best.get(values)
+        if kept is None or task.negations(genome) < task.negations(kept):
+            best[values] = genome
     front: list[Genome] = []
     fewest = float("inf")
     for values in sorted(best):  # by errors, then literals

@@ -103,6 +103,12 @@ class Task:
             self._sizes[rule] = size
         return size
 
+    def negations(self, genome: Sequence[Rule]) -> int:
+        """Return the number of negated column literals: the tie-breaker between
+        genomes of equal objectives."""
+        columns = self.space.n_columns
+        return sum(1 for rule in genome for code in rule if code & 1 and code >> 1 < columns)
+
     def complexity(self, genome: Sequence[Rule]) -> int:
         """Return the total number of literals (a condition counts its operands)."""
         return sum(self.rule_size(rule) for rule in genome)
@@ -154,8 +160,12 @@ class Task:
         if rule in self._simple:
             return self._simple[rule]
         simple = self.space.simplify(rule)
-        if simple is not None and len(simple) > self.max_literals:
-            simple = simple[: self.max_literals]
+        if simple is not None and self.rule_size(simple) > self.max_literals:
+            # Drop conditions first (they count their operands), then literals.
+            codes = sorted(simple, key=lambda code: (self.pool.size(code), code))
+            while codes and self.rule_size(tuple(sorted(codes))) > self.max_literals:
+                codes.pop()
+            simple = tuple(sorted(codes))
         if len(self._simple) > 200_000:
             self._simple.clear()
         self._simple[rule] = simple
