@@ -8,16 +8,25 @@ keeps working::
     ├── ConstraintSyntaxError (ValueError)  text that is not in the constraint language
     ├── ConstraintError (ValueError)        a constraint that does not fit a schema
     │   └── UnknownFeatureError (KeyError)  a feature name the schema does not have
+    ├── ConstraintFormatError (ValueError)  a dict or JSON that is no constraint
     ├── DataError (ValueError)              input data that cannot be encoded
     │   ├── DataFileNotFoundError (FileNotFoundError)
     │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
     │   ├── TargetError                     a missing or unusable target column
     │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
-    └── InvalidParameterError (ValueError)  an argument outside its allowed values
+    ├── InvalidParameterError (ValueError)  an argument outside its allowed values
+    └── StoreError                          a crystal store that cannot be used
+        ├── StoreNotFoundError (FileNotFoundError)
+        ├── NotAStoreError                  a file that is not a Loom crystal store
+        ├── StoreVersionError               a store written in a newer format
+        ├── StoreCorruptError               a damaged store file
+        ├── CrystalLookupError (KeyError)   no crystal, or several, match an id
+        └── CrystalStateError (ValueError)  a change the crystal's history rejects
 
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
-    └── UnseenValueWarning                  a value the schema does not know
+    ├── UnseenValueWarning                  a value the schema does not know
+    └── ForeignCrystalWarning               crystals from another data set or backbone
 """
 
 from __future__ import annotations
@@ -25,14 +34,23 @@ from __future__ import annotations
 __all__ = [
     "ConstantFeatureWarning",
     "ConstraintError",
+    "ConstraintFormatError",
     "ConstraintSyntaxError",
+    "CrystalLookupError",
+    "CrystalStateError",
     "CsvFormatError",
     "DataError",
     "DataFileNotFoundError",
+    "ForeignCrystalWarning",
     "InvalidParameterError",
     "LoomError",
     "LoomWarning",
     "MemoryLimitError",
+    "NotAStoreError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreNotFoundError",
+    "StoreVersionError",
     "TargetError",
     "UnknownFeatureError",
     "UnseenValueWarning",
@@ -84,6 +102,10 @@ class UnknownFeatureError(ConstraintError, KeyError):
     """A constraint names a feature that the schema does not have."""
 
 
+class ConstraintFormatError(LoomError, ValueError):
+    """A dict or JSON text that does not describe a constraint tree."""
+
+
 class DataError(LoomError, ValueError):
     """Input data that cannot be read or encoded."""
 
@@ -108,6 +130,34 @@ class InvalidParameterError(LoomError, ValueError):
     """An argument outside its allowed values."""
 
 
+class StoreError(LoomError):
+    """A crystal store that cannot be opened, read or written."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """The store file does not exist and may not be created."""
+
+
+class NotAStoreError(StoreError):
+    """A file that is not a Loom crystal store: not SQLite, or another application's."""
+
+
+class StoreVersionError(StoreError):
+    """A store written in a newer format version than this Loom reads."""
+
+
+class StoreCorruptError(StoreError):
+    """A store file that SQLite or the store's own checks find damaged."""
+
+
+class CrystalLookupError(StoreError, KeyError):
+    """No crystal, or more than one, matches an id or id prefix."""
+
+
+class CrystalStateError(StoreError, ValueError):
+    """A change that the crystal's history rejects, such as retiring it twice."""
+
+
 class LoomWarning(UserWarning):
     """Base class of Loom's warnings."""
 
@@ -118,3 +168,7 @@ class ConstantFeatureWarning(LoomWarning):
 
 class UnseenValueWarning(LoomWarning):
     """Data holds a value that the schema it is encoded with does not know."""
+
+
+class ForeignCrystalWarning(LoomWarning):
+    """Crystals recorded on another data set or backbone are applied to this one."""
