@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from loom.constraints.ast import (
     And,
@@ -409,10 +409,13 @@ def _value(data: Any, path: str) -> Value:
         _fail(path, f"expected a number or a string, got {found}")
     # An int stays an int here: the node constructor converts it to a float and
     # reports one too large for a float.
-    return data  # type: ignore[return-value]
+    return data
 
 
-def _build(factory: Callable[[], Any], path: str) -> Any:
+_Built = TypeVar("_Built", Constraint, Statement)
+
+
+def _build(factory: Callable[[], _Built], path: str) -> _Built:
     """Call a node constructor, reporting its check failures at `path`."""
     try:
         return factory()
