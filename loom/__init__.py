@@ -6,6 +6,7 @@ import logging
 
 from loom.constraints import Constraint, Statement, format_rules, parse, parse_rules
 from loom.constraints.evaluate import Evaluation, evaluate
+from loom.crystal import CrystalStore
 from loom.data import BitTable, FeatureSpec, Schema
 from loom.exceptions import (
     ConstraintError,
@@ -20,6 +21,7 @@ __all__ = [
     "Constraint",
     "ConstraintError",
     "ConstraintSyntaxError",
+    "CrystalStore",
     "DataError",
     "Evaluation",
     "FeatureSpec",

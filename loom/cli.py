@@ -17,7 +17,7 @@ from loom.exceptions import LoomError
 __all__ = ["main"]
 
 # Modules that provide a `register(subparsers)` function, in the order of `loom --help`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("loom.crystal.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -286,14 +286,17 @@ def _optional_code(text: str | None) -> str:
 
 
 def _code(text: str) -> str:
-    """Return `text` as a Markdown code span that survives backticks and bars."""
+    """Return `text` as a Markdown code span, fenced by more backticks than it holds.
+
+    Not for table cells: a bar inside would still split the cell.
+    """
     longest = run = 0
     for char in text:
         run = run + 1 if char == "`" else 0
         longest = max(longest, run)
     fence = "`" * (longest + 1)
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
-    return f"{fence}{padded}{fence}".replace("|", "\\|")
+    return f"{fence}{padded}{fence}"
 
 
 def _cell(text: str) -> str:

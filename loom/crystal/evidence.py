@@ -98,7 +98,8 @@ def wilson_lower_bound(successes: int, trials: int, *, z: float = DEFAULT_Z) -> 
     Returns
     -------
     float
-        In [0, 1]; 0.0 when `trials` is 0, since no row gives no evidence.
+        In [0, 1]; 0.0 when `successes` is 0, and so when `trials` is 0: no row
+        gives no evidence.
 
     Examples
     --------
@@ -111,8 +112,8 @@ def wilson_lower_bound(successes: int, trials: int, *, z: float = DEFAULT_Z) -> 
     if not (isinstance(z, int | float) and math.isfinite(z) and z >= 0):
         msg = f"z must be a finite number >= 0, got {z!r}."
         raise InvalidParameterError(msg)
-    if trials == 0:
-        return 0.0
+    if successes == 0:
+        return 0.0  # exact; the formula can round to a tiny positive number
     n = float(trials)
     p = successes / n
     z2 = z * z
@@ -334,7 +335,10 @@ class CrystallizationPolicy:
         """Return the share of scenarios whose lower bound reaches the threshold."""
         if not evidence:
             return 0.0
-        passing = sum(item.lower_bound >= self.min_lower_bound for item in evidence)
+        passing = sum(
+            item.n_applies > 0 and item.lower_bound >= self.min_lower_bound
+            for item in evidence
+        )
         return passing / len(evidence)
 
     def passes(self, evidence: Sequence[Evidence]) -> bool:

@@ -64,8 +64,9 @@ def crystal_id(text: str, schema_fingerprint: str) -> str:
 
     Examples
     --------
-    >>> crystal_id("if a then b", "0" * 64)[:16]
-    'a6bf7ba8b6d12ba8'
+    >>> identity = crystal_id("if a then b", "0" * 64)
+    >>> identity == hashlib.sha256(("0" * 64 + "\\nif a then b").encode()).hexdigest()
+    True
     """
     payload = f"{schema_fingerprint}\n{text}".encode()
     return hashlib.sha256(payload).hexdigest()

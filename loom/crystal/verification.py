@@ -344,7 +344,7 @@ class _Verifier:
         for name, value in {**columns, "prev": prev}.items():
             if content[name] != value:
                 self.flag(
-                    f"the body's {name} is {content[name]!r}, the row's {value!r}"
+                    f"the body's {name} is {content[name]!r} but the row's is {value!r}"
                 )
         if content["format"] != FORMAT_VERSION:
             self.flag(f"the body's format is {content['format']!r}")
@@ -408,7 +408,8 @@ class _Verifier:
         for name, value in zip(_CRYSTAL_COLUMNS, row, strict=False):
             if fields[name] != value:
                 self.flag(
-                    f"the crystal row's {name} is {value!r}, not {fields[name]!r}"
+                    f"the crystal row's {name} is {value!r} but the event's is "
+                    f"{fields[name]!r}"
                 )
         if fields["id"] != crystal:
             self.flag(f"the event names crystal {crystal} but records {fields['id']}")
