@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from loom.constraints.serialize import canonical_json
+from loom.crystal.evidence import Evidence
 from loom.crystal.records import (
     EVIDENCE_COLUMNS,
     Crystal,
@@ -55,6 +56,9 @@ CSV_COLUMNS = (
     "constraint",
     "target",
     *EVIDENCE_COLUMNS,
+    "confidence",
+    "lift",
+    "lower_bound",
     "detail",
     "prev_hash",
     "hash",
@@ -171,9 +175,11 @@ def _export_csv(store: CrystalStore, out: TextIO, identity: str | None) -> int:
         trailing = [_detail(kind, data), prev, digest]
         evidence = data.get("evidence") or [None]
         for entry in evidence:
-            values = [None] * len(EVIDENCE_COLUMNS)
+            values: list[Any] = [None] * (len(EVIDENCE_COLUMNS) + 3)
             if entry is not None:
-                values = [entry.get(column) for column in EVIDENCE_COLUMNS]
+                item = Evidence.from_dict(entry)
+                values = [entry[column] for column in EVIDENCE_COLUMNS]
+                values += [item.confidence, item.lift, item.lower_bound]
             writer.writerow(_csv_cells([*leading, *values, *trailing]))
         count += 1
     return count

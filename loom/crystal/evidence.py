@@ -112,6 +112,10 @@ def wilson_lower_bound(successes: int, trials: int, *, z: float = DEFAULT_Z) -> 
     if not (isinstance(z, int | float) and math.isfinite(z) and z >= 0):
         msg = f"z must be a finite number >= 0, got {z!r}."
         raise InvalidParameterError(msg)
+    return _wilson(successes, trials, z)
+
+
+def _wilson(successes: int, trials: int, z: float) -> float:
     if successes == 0:
         return 0.0  # exact; the formula can round to a tiny positive number
     n = float(trials)
@@ -143,6 +147,8 @@ def _check_counts(successes: int, trials: int) -> None:
 class Evidence:
     """The counts of one constraint on one scenario, and the measures derived from them.
 
+    Only counts are stored, so the measures always agree with them.
+
     Parameters
     ----------
     scenario : str
@@ -153,22 +159,24 @@ class Evidence:
         Rows where the constraint applies: its condition is true and it is decided.
     n_holds : int
         Rows where it holds: its condition is true and it is true.
-    confidence : float or None
-        ``n_holds / n_applies``; None when it applies to no row.
-    lift : float or None
-        Confidence divided by the rate at which the conclusion is true on the
-        scenario's rows where it is decided. None when either is undefined or the
-        rate is 0. An invariant's conclusion is the constraint itself, so its lift
-        is 1.
-    lower_bound : float
-        `wilson_lower_bound` of ``n_holds`` out of ``n_applies`` at `z`.
-    z : float
-        Normal quantile used for `lower_bound`.
+    n_conclusion : int
+        Rows where its conclusion is decided (for an invariant, the constraint).
+    n_conclusion_true : int
+        Rows where its conclusion is true.
+    z : float, default=DEFAULT_Z
+        Normal quantile of `lower_bound`.
+
+    Raises
+    ------
+    InvalidParameterError
+        If a count is not an int or the counts are inconsistent: each must satisfy
+        ``n_holds <= n_applies <= n_conclusion <= n_rows`` and
+        ``n_holds <= n_conclusion_true <= n_conclusion``.
 
     Examples
     --------
-    >>> evidence = Evidence.from_counts("fold 1/5", n_rows=87, n_applies=49,
-    ...     n_holds=49, n_conclusion=87, n_conclusion_true=53)
+    >>> evidence = Evidence("fold 1/5", n_rows=87, n_applies=49, n_holds=49,
+    ...                     n_conclusion=87, n_conclusion_true=53)
     >>> evidence.confidence, round(evidence.lift, 4), round(evidence.lower_bound, 4)
     (1.0, 1.6415, 0.9273)
     """
@@ -177,81 +185,72 @@ class Evidence:
     n_rows: int
     n_applies: int
     n_holds: int
-    confidence: float | None
-    lift: float | None
-    lower_bound: float
+    n_conclusion: int
+    n_conclusion_true: int
     z: float = DEFAULT_Z
 
     def __post_init__(self) -> None:
         if not isinstance(self.scenario, str) or not self.scenario:
             msg = f"scenario must be a non-empty string, got {self.scenario!r}."
             raise InvalidParameterError(msg)
-        _check_counts(self.n_holds, self.n_applies)
-        _check_counts(self.n_applies, self.n_rows)
-        for name in ("n_rows", "n_applies", "n_holds"):
-            object.__setattr__(self, name, int(getattr(self, name)))
-        for name in ("confidence", "lift", "lower_bound", "z"):
+        for name in _COUNT_FIELDS:
             value = getattr(self, name)
-            if value is None and name in ("confidence", "lift"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                msg = f"Evidence.{name} must be a number, got {value!r}."
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                msg = f"Evidence.{name} must be an int, got {value!r}."
                 raise InvalidParameterError(msg)
-            if not math.isfinite(value) or value < 0:
-                msg = f"Evidence.{name} must be finite and >= 0, got {value!r}."
-                raise InvalidParameterError(msg)
-            object.__setattr__(self, name, float(value))
-
-    @classmethod
-    def from_counts(
-        cls,
-        scenario: str,
-        *,
-        n_rows: int,
-        n_applies: int,
-        n_holds: int,
-        n_conclusion: int,
-        n_conclusion_true: int,
-        z: float = DEFAULT_Z,
-    ) -> Evidence:
-        """Build the evidence from row counts.
-
-        Parameters
-        ----------
-        scenario : str
-        n_rows, n_applies, n_holds : int
-            As the attributes of the same names.
-        n_conclusion : int
-            Rows of the scenario where the conclusion is decided.
-        n_conclusion_true : int
-            Rows of the scenario where the conclusion is true.
-        z : float, default=DEFAULT_Z
-        """
-        _check_counts(n_conclusion_true, n_conclusion)
-        confidence = n_holds / n_applies if n_applies else None
-        rate = n_conclusion_true / n_conclusion if n_conclusion else 0.0
-        lift = confidence / rate if confidence is not None and rate > 0 else None
-        return cls(
-            scenario,
-            n_rows,
-            n_applies,
-            n_holds,
-            confidence,
-            lift,
-            wilson_lower_bound(n_holds, n_applies, z=z),
-            z,
+            object.__setattr__(self, name, int(value))
+        consistent = (
+            0 <= self.n_holds <= self.n_applies <= self.n_conclusion <= self.n_rows
+            and self.n_holds <= self.n_conclusion_true <= self.n_conclusion
         )
+        if not consistent:
+            counts = ", ".join(
+                f"{name}={getattr(self, name)}" for name in _COUNT_FIELDS
+            )
+            msg = (
+                f"inconsistent evidence counts for {self.scenario!r}: {counts}; they "
+                "must satisfy n_holds <= n_applies <= n_conclusion <= n_rows and "
+                "n_holds <= n_conclusion_true <= n_conclusion."
+            )
+            raise InvalidParameterError(msg)
+        z = self.z
+        valid = isinstance(z, int | float) and not isinstance(z, bool)
+        if not valid or not math.isfinite(z) or z < 0:
+            msg = f"Evidence.z must be a finite number >= 0, got {z!r}."
+            raise InvalidParameterError(msg)
+        object.__setattr__(self, "z", float(z))
+
+    @property
+    def confidence(self) -> float | None:
+        """``n_holds / n_applies``; None when the constraint applies to no row."""
+        return self.n_holds / self.n_applies if self.n_applies else None
+
+    @property
+    def lift(self) -> float | None:
+        """Confidence over the rate at which the conclusion is true where decided.
+
+        None when either is undefined or the rate is 0. An invariant's conclusion is
+        the constraint itself, so its lift is 1.
+        """
+        confidence = self.confidence
+        if confidence is None or not self.n_conclusion_true:
+            return None
+        return confidence * self.n_conclusion / self.n_conclusion_true
+
+    @property
+    def lower_bound(self) -> float:
+        """`wilson_lower_bound` of `n_holds` out of `n_applies` at `z`."""
+        return _wilson(self.n_holds, self.n_applies, self.z)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict with one key per attribute."""
+        """Return a JSON-ready dict of the fields; the measures are left out."""
         return {
             "scenario": self.scenario,
             "n_rows": self.n_rows,
             "n_applies": self.n_applies,
             "n_holds": self.n_holds,
-            "confidence": self.confidence,
-            "lift": self.lift,
-            "lower_bound": self.lower_bound,
+            "n_conclusion": self.n_conclusion,
+            "n_conclusion_true": self.n_conclusion_true,
             "z": self.z,
         }
 
@@ -264,17 +263,15 @@ class Evidence:
         InvalidParameterError
             If a key is missing or extra, or a value is out of range.
         """
-        expected = set(cls.__dataclass_fields__)
-        if not isinstance(data, Mapping) or set(data) != expected:
+        if not isinstance(data, Mapping) or set(data) != _FIELDS:
             found = sorted(data) if isinstance(data, Mapping) else type(data).__name__
-            msg = f"evidence needs exactly the keys {sorted(expected)}, got {found}."
+            msg = f"evidence needs exactly the keys {sorted(_FIELDS)}, got {found}."
             raise InvalidParameterError(msg)
         return cls(**data)
 
-    def recomputed(self) -> tuple[float | None, float]:
-        """Return the confidence and lower bound that the counts and `z` give."""
-        confidence = self.n_holds / self.n_applies if self.n_applies else None
-        return confidence, wilson_lower_bound(self.n_holds, self.n_applies, z=self.z)
+
+_COUNT_FIELDS = ("n_rows", "n_applies", "n_holds", "n_conclusion", "n_conclusion_true")
+_FIELDS = frozenset(Evidence.__dataclass_fields__)
 
 
 # ---------------------------------------------------------------------------
@@ -305,10 +302,10 @@ class CrystallizationPolicy:
     Examples
     --------
     >>> policy = CrystallizationPolicy()
-    >>> strong = Evidence.from_counts("a", n_rows=60, n_applies=50, n_holds=50,
-    ...                               n_conclusion=60, n_conclusion_true=50)
-    >>> weak = Evidence.from_counts("b", n_rows=60, n_applies=50, n_holds=40,
-    ...                             n_conclusion=60, n_conclusion_true=50)
+    >>> strong = Evidence("a", n_rows=60, n_applies=50, n_holds=50,
+    ...                   n_conclusion=60, n_conclusion_true=50)
+    >>> weak = Evidence("b", n_rows=60, n_applies=50, n_holds=40,
+    ...                 n_conclusion=60, n_conclusion_true=50)
     >>> policy.passes([strong] * 4 + [weak]), policy.passes([strong] * 3 + [weak] * 2)
     (True, False)
     """
@@ -455,7 +452,7 @@ def evidence_for(
         vectors = _rule_vectors(node, table, target)
         counts = _count_rows(vectors, masks)
         result[node] = tuple(
-            Evidence.from_counts(
+            Evidence(
                 name,
                 n_rows=int(sizes[index]),
                 n_applies=int(counts[0, index]),

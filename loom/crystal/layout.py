@@ -6,16 +6,20 @@ the header bytes before SQLite touches the file, so a foreign, newer or damaged 
 is rejected without being changed. Damage inside pages that opening does not read is
 found by `loom.crystal.verification.verify`.
 
-=========  ==============================================================
-table      rows
-=========  ==============================================================
-meta       ``format`` and ``application``
-schemas    fingerprint and canonical JSON of each schema crystals refer to
-crystals   one per crystal: id, text, target, fingerprints, and ``record``,
-           the canonical JSON of its ``crystallized`` event's data
-events     seq (1, 2, ...), kind, crystal id, time, previous hash, hash, body
-evidence   one per scenario of each evidence list in an event, for queries
-=========  ==============================================================
+===============  ========================================================
+table            rows
+===============  ========================================================
+meta             ``format`` and ``application``
+schemas          fingerprint and canonical JSON of each schema in use
+crystals         one per crystal: id, text, target, fingerprints, and
+                 ``record``, the canonical JSON of its ``crystallized``
+                 event's data
+events           seq (1, 2, ...), kind, crystal id, time, previous hash,
+                 hash, and ``body``, the canonical JSON that is hashed
+evidence_totals  one per event with evidence: the crystal's ``seq``, the
+                 number of scenarios, and ``n_applies`` and ``n_holds``
+                 summed over them; the scenarios are in the event's body
+===============  ========================================================
 
 Every table has triggers that reject UPDATE and DELETE.
 """
@@ -77,18 +81,18 @@ TABLES: dict[str, str] = {
         "crystal_id TEXT NOT NULL, time TEXT NOT NULL, prev_hash TEXT NOT NULL, "
         "hash TEXT NOT NULL, body TEXT NOT NULL)"
     ),
-    "evidence": (
-        "CREATE TABLE evidence (event_seq INTEGER NOT NULL, position INTEGER NOT NULL, "
-        "crystal_id TEXT NOT NULL, scenario TEXT NOT NULL, n_rows INTEGER NOT NULL, "
-        "n_applies INTEGER NOT NULL, n_holds INTEGER NOT NULL, confidence REAL, "
-        "lift REAL, lower_bound REAL NOT NULL, z REAL NOT NULL, "
-        "PRIMARY KEY (event_seq, position)) WITHOUT ROWID"
+    "evidence_totals": (
+        "CREATE TABLE evidence_totals (event_seq INTEGER PRIMARY KEY, "
+        "crystal_seq INTEGER NOT NULL, n_scenarios INTEGER NOT NULL, "
+        "n_applies INTEGER NOT NULL, n_holds INTEGER NOT NULL)"
     ),
 }
 
 INDEXES: dict[str, str] = {
     "events_by_crystal": "CREATE INDEX events_by_crystal ON events (crystal_id, kind)",
-    "evidence_by_crystal": "CREATE INDEX evidence_by_crystal ON evidence (crystal_id)",
+    "evidence_totals_by_crystal": (
+        "CREATE INDEX evidence_totals_by_crystal ON evidence_totals (crystal_seq)"
+    ),
     "crystals_by_target": "CREATE INDEX crystals_by_target ON crystals (target)",
     "crystals_by_schema": (
         "CREATE INDEX crystals_by_schema ON crystals (schema_fingerprint)"

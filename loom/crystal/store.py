@@ -31,7 +31,6 @@ from loom.crystal.evidence import Evidence
 from loom.crystal.layout import FORMAT_VERSION, create_store_file, open_store_file
 from loom.crystal.layout import translate_error as _translate
 from loom.crystal.records import (
-    EVIDENCE_COLUMNS,
     GENESIS_HASH,
     Candidate,
     Crystal,
@@ -279,8 +278,9 @@ class CrystalStore:
         text = str(item.constraint)
         identity = crystal_id(text, fingerprint)
         evidence = [entry.to_dict() for entry in item.evidence]
-        exists = self._fetch_one("SELECT 1 FROM crystals WHERE id = ?", (identity,))
-        if exists:
+        existing = self._fetch_one("SELECT seq FROM crystals WHERE id = ?", (identity,))
+        if existing is not None:
+            crystal_seq = int(existing[0])
             data = {
                 "evidence": evidence,
                 "dataset_fingerprint": provenance.dataset_fingerprint,
@@ -304,7 +304,7 @@ class CrystalStore:
             }
             data = {"crystal": record, "evidence": evidence}
             event = self._append("crystallized", identity, data, time)
-            self._write(
+            crystal_seq = self._write(
                 "INSERT INTO crystals (id, event_seq, text, target, "
                 "schema_fingerprint, dataset_fingerprint, backbone_fingerprint, "
                 "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -319,13 +319,17 @@ class CrystalStore:
                     canonical_json(data),
                 ),
             )
-        self._write_many(
-            "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (event.seq, position, identity, *(entry[c] for c in EVIDENCE_COLUMNS))
-                for position, entry in enumerate(evidence)
-            ],
-        )
+        if evidence:
+            self._write(
+                "INSERT INTO evidence_totals VALUES (?, ?, ?, ?, ?)",
+                (
+                    event.seq,
+                    crystal_seq,
+                    len(evidence),
+                    sum(entry.n_applies for entry in item.evidence),
+                    sum(entry.n_holds for entry in item.evidence),
+                ),
+            )
         return event
 
     def retire(self, crystal: str, *, reason: str = "") -> Event:
@@ -554,18 +558,10 @@ class CrystalStore:
 
     def evidence(self, crystal: str) -> list[tuple[int, Evidence]]:
         """Return every evidence record of a crystal with the seq of its event."""
-        identity = self.resolve_id(crystal)
-        rows = self._fetch_all(
-            f"SELECT event_seq, {', '.join(EVIDENCE_COLUMNS)} FROM evidence "
-            "WHERE crystal_id = ? ORDER BY event_seq, position",
-            (identity,),
-        )
         return [
-            (
-                int(row[0]),
-                Evidence(**dict(zip(EVIDENCE_COLUMNS, row[1:], strict=True))),
-            )
-            for row in rows
+            (event.seq, item)
+            for event in self.events(crystal=crystal)
+            for item in event.evidence
         ]
 
     def constraint_items(self) -> list[tuple[str, Constraint, float | None]]:
@@ -578,7 +574,7 @@ class CrystalStore:
         """
         rows = self._fetch_all(
             "SELECT c.id, c.record, SUM(v.n_holds), SUM(v.n_applies) FROM crystals c "
-            "LEFT JOIN evidence v ON v.crystal_id = c.id "
+            "LEFT JOIN evidence_totals v ON v.crystal_seq = c.seq "
             "WHERE NOT EXISTS (SELECT 1 FROM events x WHERE x.crystal_id = c.id "
             "AND x.kind IN ('retired', 'superseded')) GROUP BY c.id ORDER BY c.seq"
         )
@@ -623,7 +619,9 @@ class CrystalStore:
             n_superseded=n_superseded,
             n_retired=n_retired,
             n_events=head[0],
-            n_evidence=self._count("SELECT count(*) FROM evidence"),
+            n_evidence=self._count(
+                "SELECT coalesce(sum(n_scenarios), 0) FROM evidence_totals"
+            ),
             head=head[1],
         )
 
@@ -647,17 +645,11 @@ class CrystalStore:
         except sqlite3.Error as err:
             raise _translate(err, self.path, self.timeout) from err
 
-    def _write(self, sql: str, parameters: Sequence[Any]) -> None:
+    def _write(self, sql: str, parameters: Sequence[Any]) -> int:
+        """Run one write and return the rowid of the inserted row, if any."""
         assert self._depth, "writes happen inside a batch"
         try:
-            self._require_open().execute(sql, parameters)
-        except sqlite3.Error as err:
-            raise _translate(err, self.path, self.timeout) from err
-
-    def _write_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        assert self._depth, "writes happen inside a batch"
-        try:
-            self._require_open().executemany(sql, rows)
+            return int(self._require_open().execute(sql, parameters).lastrowid or 0)
         except sqlite3.Error as err:
             raise _translate(err, self.path, self.timeout) from err
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,8 @@ _DATA_KEYS = {
     "superseded": {"by", "reason"},
     "retired": {"reason"},
 }
+_PAGE = 5000  # rows fetched at a time while streaming the log
+
 _CRYSTAL_KEYS = {
     "id",
     "text",
@@ -213,7 +216,8 @@ class _Verifier:
         self.n_evidence = 0
         self.head = GENESIS_HASH
         self.schemas: set[str] = set()
-        self.seen: set[str] = set()
+        # The seq of every crystal crystallized so far, by id (None without a row).
+        self.seen: dict[str, int | None] = {}
         self.ended: set[str] = set()
         # The event being checked, named by `flag`.
         self.seq: int | None = None
@@ -290,18 +294,18 @@ class _Verifier:
     # -- events --------------------------------------------------------------------
 
     def check_events(self) -> None:
-        evidence = _Peekable(
-            self.store._stream(
-                "SELECT event_seq, position, crystal_id, "
-                f"{', '.join(EVIDENCE_COLUMNS)} FROM evidence "
-                "ORDER BY event_seq, position"
-            )
+        totals = self.store._stream(
+            "SELECT event_seq, crystal_seq, n_scenarios, n_applies, n_holds "
+            "FROM evidence_totals ORDER BY event_seq",
+            page=_PAGE,
         )
+        pending = next(totals, None)
         rows = self.store._stream(
             "SELECT e.seq, e.kind, e.crystal_id, e.time, e.prev_hash, e.hash, e.body, "
-            "c.id, c.text, c.target, c.schema_fingerprint, c.dataset_fingerprint, "
-            "c.backbone_fingerprint, c.record FROM events e "
-            "LEFT JOIN crystals c ON c.event_seq = e.seq ORDER BY e.seq"
+            "c.seq, c.id, c.text, c.target, c.schema_fingerprint, "
+            "c.dataset_fingerprint, c.backbone_fingerprint, c.record FROM events e "
+            "LEFT JOIN crystals c ON c.event_seq = e.seq ORDER BY e.seq",
+            page=_PAGE,
         )
         for row in rows:
             self.seq, self.crystal = row[0], row[2]
@@ -312,21 +316,26 @@ class _Verifier:
                     f"on with event {self.seq}",
                     self.n_events,
                 )
-            evidence_rows = []
-            while evidence.peek() is not None and evidence.peek()[0] <= self.seq:
-                item = evidence.next()
-                self.n_evidence += 1
-                if item[0] < self.seq:
-                    self.add(f"evidence row {item[1]} has no event", item[0], item[2])
-                else:
-                    evidence_rows.append(item)
-            self.check_event(row, evidence_rows)
+            # Totals come in event order too: skip those of missing events.
+            while pending is not None and pending[0] < self.seq:
+                self.orphan_totals(pending)
+                pending = next(totals, None)
+            total = None
+            if pending is not None and pending[0] == self.seq:
+                total = pending
+                pending = next(totals, None)
+            self.check_event(row, total)
         self.seq = self.crystal = None
-        for item in evidence:
-            self.n_evidence += 1
-            self.add(f"evidence row {item[1]} has no event", item[0], item[2])
+        while pending is not None:
+            self.orphan_totals(pending)
+            pending = next(totals, None)
 
-    def check_event(self, row: Sequence[Any], evidence_rows: list[Any]) -> None:
+    def orphan_totals(self, row: Sequence[Any]) -> None:
+        event_seq, crystal_seq = row[:2]
+        message = f"the evidence totals of crystal seq {crystal_seq} have no event"
+        self.add(message, event_seq)
+
+    def check_event(self, row: Sequence[Any], total: Sequence[Any] | None) -> None:
         seq, kind, crystal, time, prev, digest, body = row[:7]
         previous = self.head
         self.head = digest
@@ -340,12 +349,21 @@ class _Verifier:
         content = self.parse_body(body)
         if content is None:
             return
-        columns = {"seq": seq, "kind": kind, "crystal": crystal, "time": time}
-        for name, value in {**columns, "prev": prev}.items():
-            if content[name] != value:
-                self.flag(
-                    f"the body's {name} is {content[name]!r} but the row's is {value!r}"
-                )
+        fields = (seq, kind, crystal, time, prev)
+        stored = (
+            content["seq"],
+            content["kind"],
+            content["crystal"],
+            content["time"],
+            content["prev"],
+        )
+        if stored != fields:
+            names = ("seq", "kind", "crystal", "time", "prev")
+            for name, value, wanted in zip(names, stored, fields, strict=True):
+                if value != wanted:
+                    self.flag(
+                        f"the body's {name} is {value!r} but the row's is {wanted!r}"
+                    )
         if content["format"] != FORMAT_VERSION:
             self.flag(f"the body's format is {content['format']!r}")
         data = content["data"]
@@ -360,9 +378,9 @@ class _Verifier:
         if kind == "crystallized":
             self.check_crystal(crystal, data, row[7:])
         if "evidence" in data:
-            self.check_evidence(crystal, data["evidence"], evidence_rows)
-        elif evidence_rows:
-            self.flag(f"a {kind} event has {len(evidence_rows)} evidence rows")
+            self.check_evidence(crystal, data["evidence"], total)
+        elif total is not None:
+            self.flag(f"a {kind} event has evidence totals")
 
     def parse_body(self, body: Any) -> dict[str, Any] | None:
         try:
@@ -373,15 +391,13 @@ class _Verifier:
         if not isinstance(content, dict) or set(content) != _EVENT_KEYS:
             self.flag("the body does not have the fields of an event")
             return None
-        if canonical_json(content) != body:
-            self.flag("the body is not in canonical JSON form")
         return content
 
     def check_history(self, kind: str, crystal: str, data: dict[str, Any]) -> None:
         if kind == "crystallized":
             if crystal in self.seen:
                 self.flag("the crystal is crystallized a second time")
-            self.seen.add(crystal)
+            self.seen[crystal] = None
             return
         if crystal not in self.seen:
             self.flag(f"a {kind} event for a crystal not crystallized before")
@@ -399,13 +415,15 @@ class _Verifier:
         if not isinstance(fields, dict) or set(fields) != _CRYSTAL_KEYS:
             self.flag("the crystal record does not have the expected fields")
             return
-        if row[0] is None:
+        crystal_seq, *columns = row
+        if crystal_seq is None:
             self.flag("the crystallized event has no crystal row")
             return
         self.n_crystals += 1
-        if row[-1] != canonical_json(data):
+        self.seen[crystal] = crystal_seq
+        if columns[-1] != canonical_json(data):
             self.flag("the crystal row's record differs from the event's data")
-        for name, value in zip(_CRYSTAL_COLUMNS, row, strict=False):
+        for name, value in zip(_CRYSTAL_COLUMNS, columns, strict=False):
             if fields[name] != value:
                 self.flag(
                     f"the crystal row's {name} is {value!r} but the event's is "
@@ -433,44 +451,37 @@ class _Verifier:
         if printed != text:
             self.flag(f"the text {text!r} is not the print of its tree, {printed!r}")
 
-    def check_evidence(self, crystal: str, entries: Any, rows: list[Any]) -> None:
+    def check_evidence(
+        self, crystal: str, entries: Any, total: Sequence[Any] | None
+    ) -> None:
         if not isinstance(entries, list):
             self.flag("the evidence is not a list")
             return
-        if len(rows) != len(entries):
-            self.flag(
-                f"the body has {len(entries)} evidence records but the evidence "
-                f"table has {len(rows)}"
-            )
+        self.n_evidence += len(entries)
+        applies = holds = 0
         for position, entry in enumerate(entries):
-            try:
-                item = Evidence.from_dict(entry)
-            except LoomError as err:
-                self.flag(f"evidence {position} is invalid: {err}")
-                continue
-            confidence, lower_bound = item.recomputed()
-            if (confidence, lower_bound) != (item.confidence, item.lower_bound):
-                self.flag(
-                    f"evidence {position} ({item.scenario!r}): its counts give "
-                    f"confidence {confidence} and lower bound {lower_bound}, but it "
-                    f"records {item.confidence} and {item.lower_bound}"
-                )
-            if position < len(rows):
-                self.compare_row(crystal, position, entry, rows[position])
-
-    def compare_row(
-        self, crystal: str, position: int, entry: dict[str, Any], row: Sequence[Any]
-    ) -> None:
-        names = ("position", "crystal_id", *EVIDENCE_COLUMNS)
-        stored = dict(zip(names, row[1:], strict=True))
-        expected = {"position": position, "crystal_id": crystal, **entry}
-        changed = [name for name in names if stored[name] != expected[name]]
-        if changed:
-            details = ", ".join(
-                f"{name} {stored[name]!r} (event: {expected[name]!r})"
-                for name in changed
+            # A quick check of the common case; Evidence explains any failure.
+            counts = _evidence_counts(entry)
+            if counts is None:
+                try:
+                    Evidence.from_dict(entry)
+                except LoomError as err:
+                    self.flag(f"evidence {position} is invalid: {err}")
+                    return
+                counts = (entry["n_applies"], entry["n_holds"])
+            applies += counts[0]
+            holds += counts[1]
+        if not entries:
+            if total is not None:
+                self.flag("an event without evidence has evidence totals")
+            return
+        expected = (self.seen.get(crystal), len(entries), applies, holds)
+        stored = None if total is None else tuple(total[1:])
+        if stored != expected:
+            self.flag(
+                f"the evidence totals (crystal seq, scenarios, applies, holds) are "
+                f"{stored}, but the event's evidence gives {expected}"
             )
-            self.flag(f"evidence row {position} differs from the event: {details}")
 
     def check_orphan_crystals(self) -> None:
         total = int(self.store._fetch_one("SELECT count(*) FROM crystals")[0])
@@ -490,30 +501,33 @@ class _Verifier:
             )
 
 
-class _Peekable:
-    """An iterator that can look one item ahead."""
-
-    def __init__(self, items: Iterator[Any]) -> None:
-        self._items = items
-        self._next: Any = None
-        self._done = False
-        self._advance()
-
-    def _advance(self) -> None:
-        try:
-            self._next = next(self._items)
-        except StopIteration:
-            self._next = None
-            self._done = True
-
-    def peek(self) -> Any:
-        return self._next
-
-    def next(self) -> Any:
-        item = self._next
-        self._advance()
-        return item
-
-    def __iter__(self) -> Iterator[Any]:
-        while not self._done:
-            yield self.next()
+def _evidence_counts(entry: Any) -> tuple[int, int] | None:
+    """Return ``(n_applies, n_holds)`` of an evidence dict if it is well formed."""
+    if type(entry) is not dict or len(entry) != len(EVIDENCE_COLUMNS):
+        return None
+    try:
+        scenario = entry["scenario"]
+        rows = entry["n_rows"]
+        applies = entry["n_applies"]
+        holds = entry["n_holds"]
+        conclusion = entry["n_conclusion"]
+        true = entry["n_conclusion_true"]
+        z = entry["z"]
+    except KeyError:
+        return None
+    well_typed = (
+        type(scenario) is str
+        and type(rows) is int
+        and type(applies) is int
+        and type(holds) is int
+        and type(conclusion) is int
+        and type(true) is int
+        and type(z) is float
+    )
+    if not well_typed or not scenario or not 0 <= z < math.inf:
+        return None
+    if not (
+        0 <= holds <= applies <= conclusion <= rows and holds <= true <= conclusion
+    ):
+        return None
+    return (applies, holds)

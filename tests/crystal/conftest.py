@@ -41,7 +41,7 @@ RULES = (
 
 def make_evidence(applies: int, holds: int, scenario: str = "fold 1/2") -> Evidence:
     """Return evidence on a 100-row scenario whose conclusion is true on 60 rows."""
-    return Evidence.from_counts(
+    return Evidence(
         scenario,
         n_rows=100,
         n_applies=applies,

@@ -86,24 +86,23 @@ def test_wilson_rejects_bad_input(
 # Evidence records
 
 
-def test_evidence_from_counts_derives_measures() -> None:
-    evidence = Evidence.from_counts(
-        "s", n_rows=10, n_applies=4, n_holds=3, n_conclusion=8, n_conclusion_true=2
+def test_evidence_derives_measures() -> None:
+    evidence = Evidence(
+        "s", n_rows=10, n_applies=4, n_holds=3, n_conclusion=8, n_conclusion_true=4
     )
     assert evidence.confidence == 0.75
-    assert evidence.lift == 3.0
+    assert evidence.lift == 1.5  # the conclusion is true on half of its known rows
     assert evidence.lower_bound == wilson_lower_bound(3, 4)
-    assert evidence.recomputed() == (0.75, evidence.lower_bound)
 
 
 def test_evidence_undefined_measures_are_none() -> None:
-    empty = Evidence.from_counts(
+    empty = Evidence(
         "s", n_rows=10, n_applies=0, n_holds=0, n_conclusion=0, n_conclusion_true=0
     )
     assert empty.confidence is None
     assert empty.lift is None
     assert empty.lower_bound == 0.0
-    never = Evidence.from_counts(
+    never = Evidence(
         "s", n_rows=10, n_applies=4, n_holds=0, n_conclusion=8, n_conclusion_true=0
     )
     assert never.confidence == 0.0
@@ -111,7 +110,7 @@ def test_evidence_undefined_measures_are_none() -> None:
 
 
 def test_evidence_dict_round_trip() -> None:
-    evidence = Evidence.from_counts(
+    evidence = Evidence(
         "fold 1/5",
         n_rows=87,
         n_applies=49,
@@ -125,20 +124,22 @@ def test_evidence_dict_round_trip() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"n_holds": 50}, r"need 0 <= successes <= trials, got successes=50"),
-        ({"n_applies": 90}, r"successes=90, trials=87"),
+        ({"n_holds": 50}, r"inconsistent evidence counts for 'fold 1/5': n_rows=87"),
+        ({"n_applies": 90}, r"n_applies=90"),
+        ({"n_conclusion_true": 40}, r"n_holds <= n_conclusion_true <= n_conclusion"),
+        ({"n_rows": 2.0}, r"Evidence\.n_rows must be an int, got 2\.0"),
         ({"scenario": ""}, r"scenario must be a non-empty string"),
-        ({"confidence": float("nan")}, r"Evidence\.confidence must be finite"),
-        ({"lift": -1.0}, r"Evidence\.lift must be finite and >= 0, got -1\.0"),
-        ({"lower_bound": "high"}, r"Evidence\.lower_bound must be a number"),
+        ({"z": float("nan")}, r"Evidence\.z must be a finite number >= 0, got nan"),
+        ({"z": "high"}, r"Evidence\.z must be a finite number"),
     ],
     ids=[
         "holds-above-applies",
-        "applies-above-rows",
+        "applies-above-conclusion",
+        "holds-above-true",
+        "float-count",
         "empty-name",
-        "nan",
-        "negative",
-        "text",
+        "nan-z",
+        "text-z",
     ],
 )
 def test_evidence_rejects_bad_fields(change: dict[str, object], match: str) -> None:
@@ -147,9 +148,8 @@ def test_evidence_rejects_bad_fields(change: dict[str, object], match: str) -> N
         "n_rows": 87,
         "n_applies": 49,
         "n_holds": 48,
-        "confidence": 0.98,
-        "lift": 1.5,
-        "lower_bound": 0.9,
+        "n_conclusion": 80,
+        "n_conclusion_true": 50,
         "z": DEFAULT_Z,
     }
     with pytest.raises(InvalidParameterError, match=match):
@@ -157,7 +157,7 @@ def test_evidence_rejects_bad_fields(change: dict[str, object], match: str) -> N
 
 
 def test_evidence_from_dict_rejects_extra_key() -> None:
-    data = Evidence.from_counts(
+    data = Evidence(
         "s", n_rows=1, n_applies=1, n_holds=1, n_conclusion=1, n_conclusion_true=1
     ).to_dict()
     with pytest.raises(InvalidParameterError, match=r"exactly the keys .*'support'"):
@@ -284,16 +284,16 @@ def test_split_rule_parts() -> None:
 def evidence_list(
     bounds_pass: int, bounds_fail: int, holds: int = 50
 ) -> list[Evidence]:
-    strong = Evidence.from_counts(
+    strong = Evidence(
         "s",
         n_rows=60,
         n_applies=holds,
         n_holds=holds,
         n_conclusion=60,
-        n_conclusion_true=30,
+        n_conclusion_true=55,
     )
-    weak = Evidence.from_counts(
-        "s", n_rows=60, n_applies=50, n_holds=30, n_conclusion=60, n_conclusion_true=30
+    weak = Evidence(
+        "s", n_rows=60, n_applies=50, n_holds=30, n_conclusion=60, n_conclusion_true=55
     )
     return [strong] * bounds_pass + [weak] * bounds_fail
 
@@ -314,7 +314,7 @@ def test_policy_support_counts_holding_rows() -> None:
 
 
 def test_policy_scenario_without_rows_fails() -> None:
-    empty = Evidence.from_counts(
+    empty = Evidence(
         "s", n_rows=60, n_applies=0, n_holds=0, n_conclusion=60, n_conclusion_true=30
     )
     policy = CrystallizationPolicy(min_lower_bound=0.0)

@@ -133,10 +133,12 @@ def test_open_rejects_garbled_schema_page(store_path: Path) -> None:
 
 def test_open_rejects_missing_table(store_path: Path) -> None:
     connection = sqlite3.connect(store_path)
-    connection.execute("DROP TABLE evidence")
+    connection.execute("DROP TABLE evidence_totals")
     connection.commit()
     connection.close()
-    assert_open_fails(store_path, StoreCorruptError, r"lacks the tables \['evidence'\]")
+    assert_open_fails(
+        store_path, StoreCorruptError, r"lacks the tables \['evidence_totals'\]"
+    )
 
 
 def test_open_missing_without_create(tmp_path: Path) -> None:

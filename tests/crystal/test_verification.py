@@ -111,13 +111,26 @@ def test_changed_byte_in_body_caught(store_path: Path, raw: RawConnection) -> No
     assert first_event_problem(result).startswith("hash mismatch: stored ")
 
 
-def test_changed_evidence_row_caught(store_path: Path, raw: RawConnection) -> None:
-    raw.run("UPDATE evidence SET n_holds = n_holds - 1 WHERE event_seq = 2")
+def test_changed_evidence_total_caught(store_path: Path, raw: RawConnection) -> None:
+    raw.run("UPDATE evidence_totals SET n_holds = n_holds - 1 WHERE event_seq = 2")
     result = check(store_path)
     assert result.first_bad_event == 2
-    assert "evidence row 0 differs from the event: n_holds 39" in first_event_problem(
-        result
+    assert first_event_problem(result) == (
+        "the evidence totals (crystal seq, scenarios, applies, holds) are "
+        "(2, 2, 92, 90), but the event's evidence gives (2, 2, 92, 91)"
     )
+
+
+def test_changed_evidence_count_caught(store_path: Path, raw: RawConnection) -> None:
+    raw.run(
+        "UPDATE events SET body = replace(body, '\"n_holds\":39', '\"n_holds\":40') "
+        "WHERE seq = 1"
+    )
+    result = check(store_path)
+    assert result.first_bad_event == 1
+    messages = [p.message for p in result.problems if p.seq == 1]
+    assert messages[0].startswith("hash mismatch")
+    assert any(m.startswith("the crystal row's record differs") for m in messages)
 
 
 def test_rehashed_evidence_breaks_chain(store_path: Path, raw: RawConnection) -> None:
@@ -206,7 +219,8 @@ def test_orphan_evidence_caught(store_path: Path, raw: RawConnection) -> None:
     raw.run("DELETE FROM events WHERE seq = 5")
     result = check(store_path)
     messages = [str(problem) for problem in result.problems]
-    assert any("event 5" in m and "evidence row 0 has no event" in m for m in messages)
+    orphan = "event 5: the evidence totals of crystal seq 1 have no event"
+    assert orphan in messages
 
 
 def test_changed_schema_caught(store_path: Path, raw: RawConnection) -> None:
