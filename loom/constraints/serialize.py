@@ -89,9 +89,9 @@ def canonical_json(data: Any) -> str:
     Raises
     ------
     ValueError
-        If the data holds NaN or an infinity, which JSON cannot represent.
+        If the data contains NaN or an infinity, which JSON cannot represent.
     TypeError
-        If the data holds a value that is not JSON-ready.
+        If the data contains a value that is not JSON-ready.
 
     Examples
     --------
@@ -182,7 +182,7 @@ def from_dict(data: Mapping[str, Any]) -> Constraint:
     Raises
     ------
     ConstraintFormatError
-        If a node is not a mapping, has a missing, unknown or extra key, or holds a
+        If a node is not a mapping, has a missing, unknown or extra key, or has a
         value of the wrong type. The message gives the path of the node, such as
         ``$.operands[1].value``.
 

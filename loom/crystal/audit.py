@@ -292,7 +292,7 @@ def _optional_code(text: str | None) -> str:
 
 
 def _code(text: str) -> str:
-    """Return `text` as a Markdown code span, fenced by more backticks than it holds.
+    """Return `text` as a Markdown code span, fenced by more backticks than it contains.
 
     Not for table cells: a bar inside would still split the cell.
     """

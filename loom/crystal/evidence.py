@@ -67,8 +67,8 @@ z has 95 % two-sided coverage, so its lower end is a 97.5 % one-sided lower boun
 Computed as ``statistics.NormalDist().inv_cdf(0.975)``."""
 
 MAX_WINDOWS = 100_000
-"""Most time windows `window_scenarios` builds. Each window is a mask of the table's
-size, so more windows than this usually means a step given in the wrong unit."""
+"""Maximum number of time windows `window_scenarios` builds. Each window is a mask of
+the table's size, so more windows than this usually means a step in the wrong unit."""
 
 
 # ---------------------------------------------------------------------------
@@ -287,7 +287,7 @@ class CrystallizationPolicy:
     because it gives no evidence. The constraint crystallizes when the passing share
     of its scenarios is at least `min_scenario_share` and its support, the sum of
     `Evidence.n_holds` over the scenarios, is at least `min_support`. Overlapping
-    scenarios (sliding windows) count a row once per scenario that holds it.
+    scenarios (sliding windows) count a row once per scenario that contains it.
 
     Parameters
     ----------
@@ -397,8 +397,8 @@ def evidence_for(
 ) -> dict[Constraint, tuple[Evidence, ...]]:
     """Measure each constraint on each scenario of a table.
 
-    Each constraint is evaluated once on the whole table with whole-word operations;
-    the counts per scenario are popcounts of those bit vectors masked by the
+    Each constraint is evaluated once on the whole table with whole-word operations.
+    The counts per scenario are popcounts of those bit vectors masked by the
     scenario. See the module docstring for where a constraint applies and holds.
 
     Parameters
@@ -602,7 +602,7 @@ def fold_scenarios(
 def group_scenarios(table: BitTable, column: str) -> dict[str, Words]:
     """Make one scenario per value of a categorical or boolean feature.
 
-    Each scenario holds the rows with that value and is named by the literal that
+    Each scenario contains the rows with that value and is named by the literal that
     selects them (``region = north``; ``smoker`` and ``not smoker``). Rows where
     the feature is missing belong to no scenario, and values without rows get none.
 
@@ -664,8 +664,8 @@ def window_scenarios(
     the table's threshold columns are used, so rows are placed at the resolution of
     the thresholds: each row is taken to have the smallest value of its bin (the
     values between two neighbouring thresholds). Windows are exact when every bin
-    holds one distinct value, which is the case when the column has at most
-    ``n_thresholds + 1`` distinct values; otherwise a row can land in a window up to
+    contains one distinct value, as it does when the column has at most
+    ``n_thresholds + 1`` distinct values. Otherwise a row can land in a window up to
     one bin width early. Encode with ``thresholds={column: [edges]}`` to add cuts.
 
     Parameters
@@ -743,7 +743,7 @@ def window_scenarios(
         bins = np.flatnonzero(occupied & (lowest >= low) & (lowest < high))
         if bins.size == 0:
             continue
-        # Bins are ordered, so the window holds bins bins[0]..bins[-1]:
+        # Bins are ordered, so the window contains bins bins[0]..bins[-1]:
         # rows with x <= thresholds[bins[-1]] and not x <= thresholds[bins[0] - 1].
         upper = valid if bins[-1] == len(columns) else table.column(columns[bins[-1]])
         below = table.column(columns[bins[0] - 1]) if bins[0] > 0 else None

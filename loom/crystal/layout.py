@@ -189,7 +189,12 @@ def open_store_file(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def _check_header(path: Path) -> None:
-    """Read the SQLite header directly, so that a foreign file is never opened."""
+    """Read the SQLite header directly, so that a foreign file is never opened.
+
+    Offsets are those of the database header in the SQLite file format: page size
+    at 16, change counter at 24, page count at 28, ``user_version`` at 60,
+    application id at 68 and the version-valid-for number at 92, all big-endian.
+    """
     where = str(path)
     if not path.is_file():
         msg = f"{where!r} is not a file, so it is not a Loom crystal store."
@@ -197,6 +202,7 @@ def _check_header(path: Path) -> None:
     size = path.stat().st_size
     with open(path, "rb") as stream:
         header = stream.read(100)
+
     if not header.startswith(_SQLITE_MAGIC):
         kind = "an empty file" if size == 0 else "not an SQLite database"
         msg = (
@@ -215,6 +221,12 @@ def _check_header(path: Path) -> None:
         )
         raise NotAStoreError(msg)
     _check_version(int.from_bytes(header[60:64], "big"), path)
+    _check_size(header, size, path)
+
+
+def _check_size(header: bytes, size: int, path: Path) -> None:
+    """Check that the file has whole pages, and as many as its header counts."""
+    where = str(path)
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     if page_size < 512 or page_size & (page_size - 1):
@@ -223,6 +235,7 @@ def _check_header(path: Path) -> None:
     if size % page_size:
         msg = f"{where!r} is corrupt: {size} bytes is not a whole number of pages."
         raise StoreCorruptError(msg)
+
     # The header's page count is valid when its version field matches the change
     # counter. A write-ahead log that is not yet copied back can make it run ahead.
     wal = Path(f"{path}-wal")

@@ -3,7 +3,7 @@ comes out (`Crystal`, `Event`), with the id and hash functions that bind them.
 
 A crystal's id is the SHA-256 of its schema's fingerprint and its canonical text, so
 the same constraint on the same encoding always has the same id. An event's hash is
-the SHA-256 of its canonical JSON body, which holds the previous event's hash.
+the SHA-256 of its canonical JSON body, which contains the previous event's hash.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def event_hash(body: str) -> str:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a batch of candidates comes from: the data, the model, the run.
+    """The origin of a batch of candidates: the data, the model and the run.
 
     Parameters
     ----------

@@ -1,9 +1,10 @@
 """The crystal store: frozen constraints and their history in one SQLite file.
 
 Every change is an event in an append-only log: ``crystallized``, ``evidence_added``,
-``superseded`` and ``retired``. Each event's body is canonical JSON holding the hash
-of the event before it, so the log is a hash chain; `loom.crystal.verification.verify`
-recomputes every hash and id to catch edits made behind the store's back. The file
+``superseded`` and ``retired``. Each event's body is canonical JSON that contains the
+hash of the event before it, so the log is a hash chain.
+`loom.crystal.verification.verify` recomputes every hash and id to catch edits made
+behind the store's back. The file
 layout is in `loom.crystal.layout`, the records in `loom.crystal.records`.
 
 The store trusts SQLite for atomicity: a batch is one transaction, taken with
@@ -61,7 +62,7 @@ __all__ = ["MIN_PREFIX", "CrystalStore", "warn_foreign_crystals"]
 logger = logging.getLogger(__name__)
 
 MIN_PREFIX = 4
-"""Fewest hex digits accepted as an id prefix."""
+"""Minimum number of hex digits accepted as an id prefix."""
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
 
@@ -226,7 +227,7 @@ class CrystalStore:
 
         A candidate whose id is already in the store (the same canonical text on
         the same schema, whatever its status) gets an ``evidence_added`` event and
-        no new crystal; a new one gets a crystal and a ``crystallized`` event. A
+        no new crystal. A new one gets a crystal and a ``crystallized`` event. A
         candidate repeated within the batch is handled the same way.
 
         Parameters
@@ -470,9 +471,9 @@ class CrystalStore:
             )
             raise CrystalLookupError(msg)
         if len(rows) > 1:
-            shown = ", ".join(row[0][:16] for row in rows)
+            listed = ", ".join(row[0][:16] for row in rows)
             msg = (
-                f"crystal id prefix {crystal!r} matches several crystals ({shown}, "
+                f"crystal id prefix {crystal!r} matches several crystals ({listed}, "
                 "...); give more digits."
             )
             raise CrystalLookupError(msg)

@@ -159,9 +159,10 @@ class Verification:
 def verify(store: CrystalStore, *, expected_head: str | None = None) -> Verification:
     """Recompute every hash and id in a store and check that all records agree.
 
-    Checks, in order: SQLite's own ``quick_check``; the application id, format,
-    meta rows and the definitions of every table, index and trigger (so dropped
-    triggers are found); each schema's fingerprint; then each event in log order.
+    The checks run in this order. First SQLite's own ``quick_check``, then the
+    application id, format, meta rows and the definitions of every table, index and
+    trigger, so dropped triggers are found. Then each schema's fingerprint, and each
+    event in log order.
     An event's seq must follow the one before, its hash must be the SHA-256 of its
     body, and the body must be canonical JSON whose fields match the row and whose
     ``prev`` is the hash of the event before. Its data must fit its kind, and the
@@ -261,7 +262,7 @@ class _Verifier:
             self.add(f"the format version is {version}, not {FORMAT_VERSION}")
         meta = dict(store._fetch_all("SELECT key, value FROM meta"))
         if meta != META:
-            self.add(f"the meta table holds {meta!r}, not {META!r}")
+            self.add(f"the meta table contains {meta!r}, not {META!r}")
 
     def check_definitions(self) -> None:
         expected = {**TABLES, **INDEXES, **TRIGGERS}
@@ -337,35 +338,13 @@ class _Verifier:
 
     def check_event(self, row: Sequence[Any], total: Sequence[Any] | None) -> None:
         seq, kind, crystal, time, prev, digest, body = row[:7]
-        previous = self.head
-        self.head = digest
-        computed = (
-            event_hash(body) if isinstance(body, str) and body.isascii() else None
-        )
-        if computed != digest:
-            self.flag(f"hash mismatch: stored {digest}, body hashes to {computed}")
-        if prev != previous:
-            self.flag(f"broken chain: prev is {prev}, the event before is {previous}")
+        self.check_link(prev, digest, body)
+
         content = self.parse_body(body)
         if content is None:
             return
-        fields = (seq, kind, crystal, time, prev)
-        stored = (
-            content["seq"],
-            content["kind"],
-            content["crystal"],
-            content["time"],
-            content["prev"],
-        )
-        if stored != fields:
-            names = ("seq", "kind", "crystal", "time", "prev")
-            for name, value, wanted in zip(names, stored, fields, strict=True):
-                if value != wanted:
-                    self.flag(
-                        f"the body's {name} is {value!r} but the row's is {wanted!r}"
-                    )
-        if content["format"] != FORMAT_VERSION:
-            self.flag(f"the body's format is {content['format']!r}")
+        self.check_fields(content, (seq, kind, crystal, time, prev))
+
         data = content["data"]
         if kind not in EVENT_KINDS:
             self.flag(f"unknown event kind {kind!r}")
@@ -374,6 +353,7 @@ class _Verifier:
             keys = sorted(data) if isinstance(data, dict) else data
             self.flag(f"a {kind} event's data has the keys {keys!r}")
             return
+
         self.check_history(kind, crystal, data)
         if kind == "crystallized":
             self.check_crystal(crystal, data, row[7:])
@@ -381,6 +361,30 @@ class _Verifier:
             self.check_evidence(crystal, data["evidence"], total)
         elif total is not None:
             self.flag(f"a {kind} event has evidence totals")
+
+    def check_link(self, prev: str, digest: str, body: Any) -> None:
+        """Check the event's hash and its link to the event before it."""
+        previous = self.head
+        self.head = digest
+        text = isinstance(body, str) and body.isascii()
+        computed = event_hash(body) if text else None
+        if computed != digest:
+            self.flag(f"hash mismatch: stored {digest}, body hashes to {computed}")
+        if prev != previous:
+            self.flag(f"broken chain: prev is {prev}, the event before is {previous}")
+
+    def check_fields(self, content: dict[str, Any], columns: tuple[Any, ...]) -> None:
+        """Check that the body repeats the row's seq, kind, crystal, time and prev."""
+        names = ("seq", "kind", "crystal", "time", "prev")
+        stored = tuple(content[name] for name in names)
+        if stored != columns:
+            for name, value, expected in zip(names, stored, columns, strict=True):
+                if value != expected:
+                    self.flag(
+                        f"the body's {name} is {value!r} but the row's is {expected!r}"
+                    )
+        if content["format"] != FORMAT_VERSION:
+            self.flag(f"the body's format is {content['format']!r}")
 
     def parse_body(self, body: Any) -> dict[str, Any] | None:
         try:
@@ -411,6 +415,7 @@ class _Verifier:
     def check_crystal(
         self, crystal: str, data: dict[str, Any], row: Sequence[Any]
     ) -> None:
+        """Check a crystal's row against its event, then its id and its text."""
         fields = data["crystal"]
         if not isinstance(fields, dict) or set(fields) != _CRYSTAL_KEYS:
             self.flag("the crystal record does not have the expected fields")
@@ -421,6 +426,7 @@ class _Verifier:
             return
         self.n_crystals += 1
         self.seen[crystal] = crystal_seq
+
         if columns[-1] != canonical_json(data):
             self.flag("the crystal row's record differs from the event's data")
         for name, value in zip(_CRYSTAL_COLUMNS, columns, strict=False):
@@ -431,6 +437,7 @@ class _Verifier:
                 )
         if fields["id"] != crystal:
             self.flag(f"the event names crystal {crystal} but records {fields['id']}")
+
         text, schema = fields["text"], fields["schema_fingerprint"]
         if not isinstance(text, str) or not isinstance(schema, str):
             self.flag("the crystal's text or schema fingerprint is not a string")

@@ -232,7 +232,7 @@ def test_changed_schema_caught(store_path: Path, raw: RawConnection) -> None:
 def test_changed_meta_caught(store_path: Path, raw: RawConnection) -> None:
     raw.run("UPDATE meta SET value = '2' WHERE key = 'format'")
     result = check(store_path)
-    assert any(p.message.startswith("the meta table holds") for p in result.problems)
+    assert any(p.message.startswith("the meta table contains") for p in result.problems)
 
 
 def test_extra_trigger_caught(store_path: Path, raw: RawConnection) -> None:
