@@ -144,16 +144,25 @@ class Verification:
         file as a whole when no event is bad.
         """
         if self.ok:
-            return (
-                f"{self.path}: intact: {self.n_crystals} crystals, {self.n_events} "
-                f"events, {self.n_evidence} evidence records; head {self.head}"
+            counts = ", ".join(
+                _plural(count, noun)
+                for count, noun in (
+                    (self.n_crystals, "crystal"),
+                    (self.n_events, "event"),
+                    (self.n_evidence, "evidence record"),
+                )
             )
+            return f"{self.path}: intact: {counts}; head {self.head}"
         first = self.problems[0]
         if self.first_bad_event is not None:
             first = next(p for p in self.problems if p.seq == self.first_bad_event)
         more = len(self.problems) - 1
-        extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        extra = f" (and {_plural(more, 'more problem')})" if more else ""
         return f"{self.path}: NOT intact: {first}{extra}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def verify(store: CrystalStore, *, expected_head: str | None = None) -> Verification:

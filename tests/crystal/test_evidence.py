@@ -37,14 +37,14 @@ from loom.exceptions import (
 
 
 @pytest.mark.parametrize("trials", [1, 10, 49, 1000])
-def test_wilson_all_successes_is_n_over_n_plus_z2(trials: int) -> None:
+def test_wilson_all_successes_formula(trials: int) -> None:
     # With p = 1 the formula reduces to n / (n + z²).
     expected = trials / (trials + DEFAULT_Z**2)
     assert wilson_lower_bound(trials, trials) == pytest.approx(expected, rel=1e-12)
 
 
 def test_wilson_half_of_hundred_matches_table() -> None:
-    # 95 % Wilson interval for 50 of 100 is [0.4038, 0.5962].
+    # By hand: centre 0.5, half-width 1.96 * sqrt(0.0025 + 0.000096) / 1.0384 = 0.0962.
     assert wilson_lower_bound(50, 100) == pytest.approx(0.4038, abs=5e-5)
 
 

@@ -156,7 +156,7 @@ def test_constraint_items_pool_active_evidence(filled_store: CrystalStore) -> No
     assert [text for _, text, _ in items] == [parse(RULES[0]), parse(RULES[3])]
     first_id, _, confidence = items[0]
     assert first_id == filled_store.active()[0].id
-    # RULES[0] holds 39/40 and 50/50, recorded twice (crystallized, evidence added).
+    # RULES[0] held on 39 of 40 and 50 of 50 rows, recorded twice (two events).
     assert confidence == pytest.approx((39 + 50) * 2 / ((40 + 50) * 2))
     _, _, last = items[1]
     assert last == pytest.approx((42 + 53) / (43 + 53))

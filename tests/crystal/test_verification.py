@@ -255,7 +255,7 @@ def test_changed_file_byte_caught(store_path: Path) -> None:
 
 
 def test_garbled_index_page_caught(store_path: Path) -> None:
-    # Opening reads the tables it needs, not this index, so only verify sees it.
+    # Opening reads the tables it needs but not this index, so only verify reads it.
     connection = sqlite3.connect(store_path)
     (root,) = connection.execute(
         "SELECT rootpage FROM sqlite_master WHERE name = 'crystals_by_target'"
