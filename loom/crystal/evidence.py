@@ -442,6 +442,12 @@ def evidence_for(
     >>> [(item.scenario, item.n_applies, item.n_holds) for item in result[rule]]
     [('first', 2, 2), ('last', 2, 1)]
     """
+    if isinstance(constraints, str | Constraint):
+        msg = (
+            "constraints must be a sequence of constraints, got a single "
+            f"{type(constraints).__name__}; pass [{str(constraints)!r}]."
+        )
+        raise InvalidParameterError(msg)
     names, masks = _checked_scenarios(scenarios, table.n_rows)
     if target is not None:
         table.schema.feature(target)  # raises UnknownFeatureError with the known names

@@ -100,7 +100,7 @@ class Provenance:
     schema: Schema
     dataset_fingerprint: str
     backbone_fingerprint: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     seed: int | None = None
 
     def __post_init__(self) -> None:

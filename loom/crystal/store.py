@@ -255,6 +255,8 @@ class CrystalStore:
         schema = provenance.schema
         for item in items:
             _check_candidate(item, schema)
+        if not items:
+            return []
         fingerprint = schema.fingerprint
         events = []
         with self.batch():

@@ -244,6 +244,11 @@ def test_evidence_for_matches_row_oracle(rng: np.random.Generator) -> None:
         assert evidence.n_holds == holds
 
 
+def test_evidence_for_rejects_single_text(weather: BitTable, halves: dict) -> None:
+    with pytest.raises(InvalidParameterError, match=r"pass \['if rain then wet'\]"):
+        evidence_for("if rain then wet", weather, halves)
+
+
 def test_evidence_for_target_must_conclude(weather: BitTable, halves: dict) -> None:
     with pytest.raises(ConstraintError, match=r"does not conclude on the target 'wet'"):
         evidence_for(["if wet then rain"], weather, halves, target="wet")

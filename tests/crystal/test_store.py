@@ -120,6 +120,14 @@ def test_readding_adds_evidence_not_crystal(store_factory: StoreFactory) -> None
     assert records[-1][1] == make_evidence(10, 9, "window 3")
 
 
+def test_add_nothing_writes_nothing(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    assert store.add([], Provenance(SCHEMA, DATASET)) == []
+    summary = store.summary()
+    assert summary.n_events == 0
+    assert store._fetch_one("SELECT count(*) FROM schemas")[0] == 0
+
+
 def test_repeat_within_batch_adds_evidence(store_factory: StoreFactory) -> None:
     store = store_factory()
     events = store.add(candidates(RULES[:1]) * 3, Provenance(SCHEMA, DATASET))
