@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 Words = NDArray[np.uint64]
 
-DEFAULT_Z = 1.959963984540054
+DEFAULT_Z = 1.9599639845400536
 """The 0.975 quantile of the standard normal distribution: the Wilson interval at this
 z has 95 % two-sided coverage, so its lower end is a 97.5 % one-sided lower bound.
 Computed as ``statistics.NormalDist().inv_cdf(0.975)``."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ from loom.crystal.layout import (
 )
 from loom.crystal.records import (
     EVENT_KINDS,
-    EVIDENCE_COLUMNS,
     GENESIS_HASH,
     crystal_id,
     event_hash,
@@ -385,7 +383,13 @@ class _Verifier:
     def check_fields(self, content: dict[str, Any], columns: tuple[Any, ...]) -> None:
         """Check that the body repeats the row's seq, kind, crystal, time and prev."""
         names = ("seq", "kind", "crystal", "time", "prev")
-        stored = tuple(content[name] for name in names)
+        stored = (
+            content["seq"],
+            content["kind"],
+            content["crystal"],
+            content["time"],
+            content["prev"],
+        )
         if stored != columns:
             for name, value, expected in zip(names, stored, columns, strict=True):
                 if value != expected:
@@ -474,19 +478,14 @@ class _Verifier:
             self.flag("the evidence is not a list")
             return
         self.n_evidence += len(entries)
-        applies = holds = 0
-        for position, entry in enumerate(entries):
-            # A quick check of the common case; Evidence explains any failure.
-            counts = _evidence_counts(entry)
-            if counts is None:
-                try:
-                    Evidence.from_dict(entry)
-                except LoomError as err:
-                    self.flag(f"evidence {position} is invalid: {err}")
-                    return
-                counts = (entry["n_applies"], entry["n_holds"])
-            applies += counts[0]
-            holds += counts[1]
+        # The body's hash protects each entry, so only the sums are checked here,
+        # and an entry is examined field by field only when they cannot be taken.
+        try:
+            applies = sum([entry["n_applies"] for entry in entries])
+            holds = sum([entry["n_holds"] for entry in entries])
+        except (KeyError, TypeError):
+            self.flag_invalid_evidence(entries)
+            return
         if not entries:
             if total is not None:
                 self.flag("an event without evidence has evidence totals")
@@ -498,6 +497,15 @@ class _Verifier:
                 f"the evidence totals (crystal seq, scenarios, applies, holds) are "
                 f"{stored}, but the event's evidence gives {expected}"
             )
+
+    def flag_invalid_evidence(self, entries: list[Any]) -> None:
+        for position, entry in enumerate(entries):
+            try:
+                Evidence.from_dict(entry)
+            except LoomError as err:
+                self.flag(f"evidence {position} is invalid: {err}")
+                return
+        self.flag("the evidence counts cannot be summed")
 
     def check_orphan_crystals(self) -> None:
         total = int(self.store._fetch_one("SELECT count(*) FROM crystals")[0])
@@ -515,35 +523,3 @@ class _Verifier:
                 "crystallize it",
                 crystal=identity,
             )
-
-
-def _evidence_counts(entry: Any) -> tuple[int, int] | None:
-    """Return ``(n_applies, n_holds)`` of an evidence dict if it is well formed."""
-    if type(entry) is not dict or len(entry) != len(EVIDENCE_COLUMNS):
-        return None
-    try:
-        scenario = entry["scenario"]
-        rows = entry["n_rows"]
-        applies = entry["n_applies"]
-        holds = entry["n_holds"]
-        conclusion = entry["n_conclusion"]
-        true = entry["n_conclusion_true"]
-        z = entry["z"]
-    except KeyError:
-        return None
-    well_typed = (
-        type(scenario) is str
-        and type(rows) is int
-        and type(applies) is int
-        and type(holds) is int
-        and type(conclusion) is int
-        and type(true) is int
-        and type(z) is float
-    )
-    if not well_typed or not scenario or not 0 <= z < math.inf:
-        return None
-    if not (
-        0 <= holds <= applies <= conclusion <= rows and holds <= true <= conclusion
-    ):
-        return None
-    return (applies, holds)

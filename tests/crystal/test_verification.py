@@ -149,6 +149,23 @@ def test_rehashed_evidence_breaks_chain(store_path: Path, raw: RawConnection) ->
     assert result.first_bad_event == 2  # its lower bound no longer fits its counts
 
 
+def test_malformed_evidence_caught(store_path: Path, raw: RawConnection) -> None:
+    content = raw.body(5)
+    del content["data"]["evidence"][1]["n_holds"]
+    body = canonical_json(content)
+    raw.run(
+        "UPDATE events SET body = ?, hash = ? WHERE seq = 5", (body, event_hash(body))
+    )
+    result = check(store_path)
+    messages = [p.message for p in result.problems if p.seq == 5]
+    assert messages == [
+        "evidence 1 is invalid: evidence needs exactly the keys ['n_applies', "
+        "'n_conclusion', 'n_conclusion_true', 'n_holds', 'n_rows', 'scenario', 'z'], "
+        "got ['n_applies', 'n_conclusion', 'n_conclusion_true', 'n_rows', "
+        "'scenario', 'z']."
+    ]
+
+
 def test_deleted_event_caught(store_path: Path, raw: RawConnection) -> None:
     raw.run("DELETE FROM events WHERE seq = 6")
     result = check(store_path)
