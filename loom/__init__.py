@@ -7,6 +7,7 @@ from typing import Any
 
 from loom.constraints import Constraint, Statement, format_rules, parse, parse_rules
 from loom.constraints.evaluate import Evaluation, evaluate
+from loom.crystal import CrystalStore
 from loom.data import BitTable, FeatureSpec, Schema
 from loom.evolve import RuleSet, discover
 from loom.exceptions import (
@@ -41,6 +42,7 @@ __all__ = [
     "Constraint",
     "ConstraintError",
     "ConstraintSyntaxError",
+    "CrystalStore",
     "DataError",
     "Entailment",
     "Evaluation",

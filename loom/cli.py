@@ -17,7 +17,11 @@ from loom.exceptions import LoomError
 __all__ = ["main"]
 
 # Modules that provide a `register(subparsers)` function, in the order of `loom --help`.
-COMMAND_MODULES: tuple[str, ...] = ("loom.evolve.commands", "loom.bench")
+COMMAND_MODULES: tuple[str, ...] = (
+    "loom.evolve.commands",
+    "loom.crystal.commands",
+    "loom.bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

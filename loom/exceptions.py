@@ -8,6 +8,7 @@ keeps working::
     ├── ConstraintSyntaxError (ValueError)  text that is not in the constraint language
     ├── ConstraintError (ValueError)        a constraint that does not fit a schema
     │   └── UnknownFeatureError (KeyError)  a feature name the schema does not have
+    ├── ConstraintFormatError (ValueError)  a dict or JSON that is no constraint
     ├── DataError (ValueError)              input data that cannot be encoded
     │   ├── DataFileNotFoundError (FileNotFoundError)
     │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
@@ -16,10 +17,18 @@ keeps working::
     ├── InvalidParameterError (ValueError)  an argument outside its allowed values
     ├── KnowledgeBaseClosedError (ValueError)  a query on a closed knowledge base
     ├── MissingDependencyError (ImportError)  an optional package is not installed
-    └── OutputError (OSError)               a result file that cannot be written
+    ├── OutputError (OSError)               a result file that cannot be written
+    └── StoreError                          a crystal store that cannot be used
+        ├── StoreNotFoundError (FileNotFoundError)
+        ├── NotAStoreError                  a file that is not a Loom crystal store
+        ├── StoreVersionError               a store written in a newer format
+        ├── StoreCorruptError               a damaged store file
+        ├── CrystalLookupError (KeyError)   no crystal, or several, match an id
+        └── CrystalStateError (ValueError)  a change the crystal's history rejects
 
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
+    ├── ForeignCrystalWarning               crystals from another data set or backbone
     ├── KernelBackendWarning                the C kernels did not load; Numba serves
     └── UnseenValueWarning                  a value the schema does not know
 """
@@ -29,10 +38,14 @@ from __future__ import annotations
 __all__ = [
     "ConstantFeatureWarning",
     "ConstraintError",
+    "ConstraintFormatError",
     "ConstraintSyntaxError",
+    "CrystalLookupError",
+    "CrystalStateError",
     "CsvFormatError",
     "DataError",
     "DataFileNotFoundError",
+    "ForeignCrystalWarning",
     "InvalidParameterError",
     "KernelBackendWarning",
     "KnowledgeBaseClosedError",
@@ -40,7 +53,12 @@ __all__ = [
     "LoomWarning",
     "MemoryLimitError",
     "MissingDependencyError",
+    "NotAStoreError",
     "OutputError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreNotFoundError",
+    "StoreVersionError",
     "TargetError",
     "UnknownFeatureError",
     "UnseenValueWarning",
@@ -92,6 +110,10 @@ class UnknownFeatureError(ConstraintError, KeyError):
     """A constraint names a feature that the schema does not have."""
 
 
+class ConstraintFormatError(LoomError, ValueError):
+    """A dict or JSON text that does not describe a constraint tree."""
+
+
 class DataError(LoomError, ValueError):
     """Input data that cannot be read or encoded."""
 
@@ -128,6 +150,34 @@ class OutputError(LoomError, OSError):
     """A result file (rules, figures) that cannot be written."""
 
 
+class StoreError(LoomError):
+    """A crystal store that cannot be opened, read or written."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """The store file does not exist and may not be created."""
+
+
+class NotAStoreError(StoreError):
+    """A file that is not a Loom crystal store: not SQLite, or another application's."""
+
+
+class StoreVersionError(StoreError):
+    """A store written in a newer format version than this Loom reads."""
+
+
+class StoreCorruptError(StoreError):
+    """A store file that SQLite or the store's own checks find damaged."""
+
+
+class CrystalLookupError(StoreError, KeyError):
+    """No crystal, or more than one, matches an id or id prefix."""
+
+
+class CrystalStateError(StoreError, ValueError):
+    """A change that the crystal's history rejects, such as retiring it twice."""
+
+
 class LoomWarning(UserWarning):
     """Base class of Loom's warnings."""
 
@@ -142,3 +192,7 @@ class KernelBackendWarning(LoomWarning):
 
 class UnseenValueWarning(LoomWarning):
     """Data holds a value that the schema it is encoded with does not know."""
+
+
+class ForeignCrystalWarning(LoomWarning):
+    """Crystals recorded on another data set or backbone are applied to this one."""
