@@ -22,13 +22,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from loom.constraints.ast import TRUE, And, Constraint
-from loom.data.bits import pack_bits
+from loom.data.bits import pack_bits, unpack_bits
 from loom.data.schema import FeatureSpec, Schema
 from loom.data.table import BitTable
 from loom.evolve.literals import CATEGORICAL, ConditionPool, LiteralSpace
-from loom.evolve.model import ModelRule, RuleSet, _labels_of
+from loom.evolve.model import ModelRule, RuleSet
 from loom.evolve.operators import Variation
-from loom.evolve.scoring import LocalScorer
+from loom.evolve.scoring import LocalScorer, Scorer
 from loom.evolve.search import Generation, SearchOptions, run_search
 from loom.evolve.seeding import (
     cardinality_rules,
@@ -251,17 +251,17 @@ def _discover(
     backend: str | None,
 ) -> RuleSet:
     scorer = LocalScorer(_with_target(table, target), backend)
-    spec = scorer.table.schema.feature(target)
-    labels = _labels_of(scorer.table, target, spec.values)
+    spec = scorer.schema.feature(target)
+    labels = _labels(scorer, target, spec.values)
     known = labels != None  # noqa: E711 - elementwise comparison
     scorer.register_mask("train", pack_bits(known))
     folds = _folds(labels, spec.values, options["inner_folds"], rng)
     for number, held_out in enumerate(folds):
         scorer.register_mask(f"fit{number}", pack_bits(known & ~held_out))
         scorer.register_mask(f"validation{number}", pack_bits(held_out))
-    space = LiteralSpace.build(scorer.table.schema)
+    space = LiteralSpace.build(scorer.schema)
     pool = ConditionPool(space)
-    columns = list(scorer.table.schema.columns_of(target))
+    columns = list(scorer.schema.columns_of(target))
 
     def make_task(mode: str, classes: list[int], mask: str) -> Task:
         return Task(
@@ -345,6 +345,15 @@ def _discover(
         len(model.rules), model.n_literals, len(history), result.stopped,
     )
     return model
+
+
+def _labels(scorer: Scorer, target: str, classes: Sequence[str]) -> NDArray[np.object_]:
+    """Return each row's class label (None where the target is missing), from the
+    target's class columns."""
+    labels = np.full(scorer.n_rows, None, dtype=object)
+    for label, column in zip(classes, scorer.schema.columns_of(target), strict=True):
+        labels[unpack_bits(scorer.column(column), scorer.n_rows)] = label
+    return labels
 
 
 def _search_options(
@@ -663,9 +672,9 @@ def _build_model(
     task: Task, rules: list[Rule], table: BitTable, target: str, positive: str | None
 ) -> RuleSet:
     scorer = task.scorer
-    spec = scorer.table.schema.feature(target)  # type: ignore[attr-defined]
+    spec = scorer.schema.feature(target)
     classes = tuple(spec.values)
-    columns = list(scorer.table.schema.columns_of(target))  # type: ignore[attr-defined]
+    columns = list(scorer.schema.columns_of(target))
     totals = np.array([scorer.count_and("train", c) for c in columns], dtype=np.int64)
     prior = totals / max(int(totals.sum()), 1)
     if task.mode == "binary":

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from loom.data.bits import popcount
+from loom.data.schema import Schema
 from loom.data.table import BitTable
 from loom.kernels import (
     Conditions,
@@ -33,6 +34,10 @@ class Scorer(Protocol):
     """What a search needs from the data: counts over named row masks."""
 
     n_rows: int
+    schema: Schema
+
+    def column(self, column: int) -> Words:
+        """Return the packed rows of one bit column (the target's classes)."""
 
     def register_mask(self, name: str, mask: Words) -> None:
         """Store a packed row mask under `name` for later calls."""
@@ -84,10 +89,14 @@ class LocalScorer:
         self.table = table
         self.backend = backend
         self.n_rows = table.n_rows
+        self.schema = table.schema
         self._masks: dict[str, Words] = {}
 
     def register_mask(self, name: str, mask: Words) -> None:
         self._masks[name] = np.ascontiguousarray(mask, dtype=np.uint64)
+
+    def column(self, column: int) -> Words:
+        return self.table.bits[column]
 
     def mask(self, name: str) -> Words:
         """Return a registered mask."""
