@@ -9,7 +9,7 @@ from loom.constraints import Constraint, Statement, format_rules, parse, parse_r
 from loom.constraints.evaluate import Evaluation, evaluate
 from loom.crystal import CrystalStore
 from loom.data import BitTable, FeatureSpec, Schema
-from loom.evolve import RuleSet, discover
+from loom.evolve import RuleSet, discover, discover_invariants
 from loom.exceptions import (
     ConstraintError,
     ConstraintSyntaxError,
@@ -58,6 +58,7 @@ __all__ = [
     "Status",
     "Step",
     "discover",
+    "discover_invariants",
     "evaluate",
     "format_rules",
     "parse",

@@ -454,9 +454,11 @@ def evidence_for(
     nodes = list(dict.fromkeys(parse(item) for item in constraints))
     sizes = np.array([popcount(mask) for mask in masks], dtype=np.int64)
     result: dict[Constraint, tuple[Evidence, ...]] = {}
+    batched = _kernel_counts(nodes, table, masks, target)
     for node in nodes:
-        vectors = _rule_vectors(node, table, target)
-        counts = _count_rows(vectors, masks)
+        counts = batched.get(node)
+        if counts is None:
+            counts = _count_rows(_rule_vectors(node, table, target), masks)
         result[node] = tuple(
             Evidence(
                 name,
@@ -476,6 +478,84 @@ def evidence_for(
         table.n_rows,
     )
     return result
+
+
+def _kernel_counts(
+    nodes: list[Constraint], table: BitTable, masks: Words, target: str | None
+) -> dict[Constraint, NDArray[np.int64]]:
+    """Count rules of the form ``if <conjunction of literals> then <literal>`` with the
+    batched kernels: one `score_rules` call per conclusion and scenario for all the
+    rules that share them. Other constraints are left out of the result.
+
+    Returns, per rule, the counts of `_count_rows` (applies, holds, conclusion
+    decided, conclusion true) per scenario.
+    """
+    from loom.kernels import Conditions, encode_literal, score_rules
+
+    groups: dict[int, list[tuple[Constraint, list[int], list[tuple[Any, ...]]]]] = {}
+    for node in nodes:
+        if not isinstance(node, Implies):
+            continue
+        if target is not None and target not in features(node.consequent):
+            continue  # _rule_vectors raises the error that names the target
+        try:
+            conclusion = encode_literal(table, node.consequent)
+            codes, conditions = _conjunction_codes(node.antecedent, table, encode_literal)
+        except (ConstraintError, KeyError):
+            continue
+        groups.setdefault(conclusion, []).append((node, codes, conditions))
+    result: dict[Constraint, NDArray[np.int64]] = {}
+    column_feature = table.schema.column_feature32
+    for conclusion, members in groups.items():
+        column = conclusion >> 1
+        known = table.valid[column_feature[column]]
+        true = known & ~table.bits[column] if conclusion & 1 else table.bits[column]
+        items: list[tuple[Any, ...]] = []
+        rules = np.full((len(members), max(1, max(len(c) for _, c, _ in members))), -1,
+                        dtype=np.int32)
+        for row, (_, codes, conditions) in enumerate(members):
+            renumbered = []
+            for code in codes:
+                if code < 0:  # a cardinality condition, by its place in `conditions`
+                    renumbered.append(2 * (table.n_columns + len(items)) + (-code - 1))
+                    items.append(conditions[-code - 1])
+                else:
+                    renumbered.append(code)
+            rules[row, : len(renumbered)] = renumbered
+        built = Conditions.build(items) if items else None
+        counts = np.zeros((len(members), 4, masks.shape[0]), dtype=np.int64)
+        for index, mask in enumerate(masks):
+            scored = score_rules(table, rules, true, mask & known, conditions=built)
+            counts[:, 0, index] = scored[:, 0]
+            counts[:, 1, index] = scored[:, 1]
+            counts[:, 2, index] = popcount(mask & known)
+            counts[:, 3, index] = popcount(mask & true)
+        for row, (node, _, _) in enumerate(members):
+            result[node] = counts[row]
+    return result
+
+
+def _conjunction_codes(
+    condition: Constraint, table: BitTable, encode: Any
+) -> tuple[list[int], list[tuple[Any, ...]]]:
+    """Return the kernel codes of a conjunction of literals and cardinality conditions
+    over literals; a condition is coded as ``-(1 + its index)`` in the list returned
+    with it. Raises ConstraintError for anything else."""
+    from loom.constraints.ast import And, Cardinality
+
+    parts = [] if condition == Constant(True) else (
+        list(condition.operands) if isinstance(condition, And) else [condition]
+    )
+    codes: list[int] = []
+    conditions: list[tuple[Any, ...]] = []
+    for part in parts:
+        if isinstance(part, Cardinality):
+            operands = [encode(table, operand) for operand in part.operands]
+            conditions.append((part.kind, operands, part.bound))
+            codes.append(-len(conditions))
+        else:
+            codes.append(encode(table, part))
+    return codes, conditions
 
 
 def _rule_vectors(node: Constraint, table: BitTable, target: str | None) -> Words:

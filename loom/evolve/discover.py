@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from loom.constraints.ast import TRUE, And, Constraint
+from loom.constraints.ast import TRUE, And, Compare, Constraint, Implies
 from loom.data.bits import pack_bits, unpack_bits
-from loom.data.schema import FeatureSpec, Schema
+from loom.data.schema import FeatureSpec, Schema, label_value
 from loom.data.table import BitTable
 from loom.evolve.literals import CATEGORICAL, ConditionPool, LiteralSpace
 from loom.evolve.model import ModelRule, RuleSet
@@ -70,6 +70,10 @@ def discover(
     on_generation: Callable[[Generation], None] | None = None,
     n_thresholds: int = 32,
     kinds: dict[str, str] | None = None,
+    store: Any = None,
+    scenarios: Any = None,
+    policy: Any = None,
+    backbone_fingerprint: str | None = None,
 ) -> RuleSet:
     """Evolve a small set of readable rules that predict `target`.
 
@@ -114,6 +118,19 @@ def discover(
         Called with each `Generation` record.
     n_thresholds, kinds
         Encoding options when `data` is not a BitTable; see `BitTable.from_csv`.
+    store : CrystalStore, optional
+        Crystals about the target in this store become fixed rules of every genome
+        (never varied or removed; for a two-class target, those about the positive
+        class). At the end the model's rules are measured on `scenarios` and offered
+        back: a rule already crystallized gets an evidence event, a new one is
+        stored when it passes `policy`.
+    scenarios : mapping of str to packed row masks, optional
+        Scenarios for the evidence (default: 5 folds of the training rows, seeded).
+    policy : CrystallizationPolicy, optional
+        Default `CrystallizationPolicy()`.
+    backbone_fingerprint : str, optional
+        Fingerprint of the binary network whose activations `data` holds; recorded
+        with new crystals and compared with that of applied ones.
 
     Returns
     -------
@@ -152,11 +169,27 @@ def discover(
     try:
         with thread_limit(n_jobs):
             model = _discover(table, str(target), positive, options, rng, started,
-                              on_generation, progress, backend)
+                              on_generation, progress, backend, store,
+                              backbone_fingerprint)
+            if store is not None:
+                from loom.evolve.crystals import crystallize
+
+                model.info["crystals"] = crystallize(
+                    store, model, table, scenarios=scenarios, policy=policy,
+                    options=options, seed=_seed(random_state),
+                    backbone_fingerprint=backbone_fingerprint,
+                )
     finally:
         random.setstate(saved_state)
     model.info["seconds"] = time.perf_counter() - started
     return model
+
+
+def _seed(random_state: object) -> int | None:
+    """Return the seed to record with crystals: the int given, else None."""
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        return int(random_state)
+    return None
 
 
 def _check_options(given: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +231,27 @@ def _check_options(given: dict[str, Any]) -> dict[str, Any]:
         "time_budget",
     )
     return {key: given[key] for key in keys}
+
+
+def _as_table_any(
+    data: Any, *, n_thresholds: int, kinds: dict[str, str] | None
+) -> BitTable:
+    """Encode data of any accepted kind without a target."""
+    options: dict[str, Any] = {"n_thresholds": n_thresholds, "kinds": kinds}
+    if isinstance(data, BitTable):
+        return data
+    if isinstance(data, str | os.PathLike):
+        return BitTable.from_csv(data, **options)
+    if isinstance(data, pd.DataFrame):
+        return BitTable.from_frame(data, **options)
+    array = np.asarray(data)
+    if array.ndim != 2:
+        msg = (
+            f"data must be a path, a DataFrame, a BitTable or a 2-D array; got "
+            f"{type(data).__name__}."
+        )
+        raise InvalidParameterError(msg)
+    return BitTable.from_array(array, **options)
 
 
 def _as_table(
@@ -248,7 +302,7 @@ def _discover(
     table: BitTable, target: str, positive: str | None, options: dict[str, Any],
     rng: np.random.Generator, started: float,
     on_generation: Callable[[Generation], None] | None, progress: bool,
-    backend: str | None,
+    backend: str | None, store: Any = None, backbone_fingerprint: str | None = None,
 ) -> RuleSet:
     scorer = LocalScorer(_with_target(table, target), backend)
     spec = scorer.schema.feature(target)
@@ -263,12 +317,27 @@ def _discover(
     pool = ConditionPool(space)
     columns = list(scorer.schema.columns_of(target))
 
+    fixed: dict[tuple[str, ...], tuple[Rule, ...]] = {}
+
     def make_task(mode: str, classes: list[int], mask: str) -> Task:
-        return Task(
+        task = Task(
             space=space, pool=pool, scorer=scorer, mode=mode,  # type: ignore[arg-type]
             classes=classes, max_rules=options["max_rules"],
             max_literals=options["max_literals_per_rule"], fit_mask=mask,
         )
+        if store is not None:
+            key = (mode, *map(str, classes))
+            if key not in fixed:
+                from loom.evolve.crystals import fixed_rules
+
+                label = spec.values[columns.index(classes[0])] if mode == "binary" else None
+                rules, _ = fixed_rules(
+                    store, task, target, label, dataset_fingerprint=table.fingerprint,
+                    backbone_fingerprint=backbone_fingerprint,
+                )
+                fixed[key] = tuple(rules)
+            task = replace(task, fixed=fixed[key])
+        return task
 
     if len(spec.values) == 2:
         labels_to_try = _positive_candidates(spec.values, positive, target)
@@ -325,7 +394,7 @@ def _discover(
         if hasattr(callback, "close"):
             callback.close()
     chosen = _center_thresholds(task, _prefer_equalities(task, _choose(result.front, limit)))
-    model = _build_model(task, chosen, table, target, label)
+    model = _build_model(task, [*task.fixed, *chosen], table, target, label)
     model.front = _front_figures(result.front, chosen, curve, task)
     model.history = [asdict(record) for record in history]
     model.info.update(
@@ -344,7 +413,31 @@ def _discover(
         "discovered %s rules with %s literals after %s generations (%s)",
         len(model.rules), model.n_literals, len(history), result.stopped,
     )
+    if store is not None:
+        inner = [genome for front, _ in fronts for genome in front]
+        model._front_rules = _front_rules(task, [*result.front, *inner], target, label)
     return model
+
+
+def _front_rules(
+    task: Task, front: list[Genome], target: str, positive: str | None
+) -> list[Constraint]:
+    """Return every distinct rule of the fronts' members as ``if A then target = c``
+    (for a decision list, c is the class the rule predicts in its own list)."""
+    spec = task.scorer.schema.feature(target)
+    found: dict[Constraint, None] = {}
+    for genome in front:
+        rules = [*task.fixed, *genome]
+        if task.mode == "binary":
+            labels = [positive] * len(rules)
+        else:
+            classes, _ = task.list_classes(rules, "train")
+            labels = [spec.values[c] for c in classes]
+        for rule, label in zip(rules, labels, strict=True):
+            if rule:
+                conclusion = Compare(target, "=", label_value(str(label)))
+                found.setdefault(Implies(_condition(task, rule), conclusion))
+    return list(found)
 
 
 def _labels(scorer: Scorer, target: str, classes: Sequence[str]) -> NDArray[np.object_]:

@@ -131,7 +131,12 @@ class LiteralSpace:
         columns = self._n_columns
         features = self._feature_list
         seen_features = {features[code >> 1] for code in unique if code >> 1 < columns}
-        if len(seen_features) == sum(1 for code in unique if code >> 1 < columns):
+        one_each = len(seen_features) == sum(1 for code in unique if code >> 1 < columns)
+        negated_categorical = any(
+            code & 1 and code >> 1 < columns and self.kind[code >> 1] == CATEGORICAL
+            for code in unique
+        )
+        if one_each and not negated_categorical:
             return tuple(unique)  # one literal per feature: nothing to reduce
         if any(code ^ 1 in unique for code in unique if code >> 1 < columns):
             return None
@@ -151,7 +156,7 @@ class LiteralSpace:
 
     def _reduce_feature(self, group: list[Code]) -> list[Code] | None:
         kind = self.kind[group[0] >> 1]
-        if len(group) == 1 or kind == BOOLEAN:
+        if kind == BOOLEAN or (len(group) == 1 and not (kind == CATEGORICAL and group[0] & 1)):
             return group
         if kind == NUMERIC:
             at_most = [c for c in group if not c & 1]  # x <= t

@@ -130,6 +130,8 @@ class RuleSet:
     info: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     front: list[dict[str, Any]] = field(default_factory=list)
+    # Rules of the search's final front, for the crystal store; not saved.
+    _front_rules: list[Constraint] = field(default_factory=list, repr=False, compare=False)
 
     # -- text ----------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ class Task:
     max_complexity : int, optional
         A size past which genomes are of no use: `objectives` ranks them behind
         every genome within it.
+    fixed : tuple of Rule
+        Rules every genome includes without owning them (crystals): they come first
+        in a decision list, count in the errors, and are never varied or counted as
+        the genome's literals.
     classes : list of int
         Bit columns of the target's classes: for a binary target the positive column
         only; for more classes every class column, in label order.
@@ -83,6 +87,7 @@ class Task:
     max_literals: int
     fit_mask: str = "fit"
     max_complexity: int | None = None
+    fixed: tuple[Rule, ...] = ()
     _positives: dict[str, int] = field(default_factory=dict)
     _sizes: dict[Rule, int] = field(default_factory=dict)
     _simple: dict[Rule, Rule | None] = field(default_factory=dict)
@@ -238,6 +243,8 @@ class Task:
         mask = mask or self.fit_mask
         if not genomes:
             return np.zeros(0, dtype=np.int64)
+        if self.fixed:
+            genomes = [[*self.fixed, *genome] for genome in genomes]
         rules, members = _index_rules(genomes)
         if self.mode == "binary":
             _, set_counts = self.score_sets(rules, members, self.classes[0], mask)

@@ -563,3 +563,30 @@ def test_voting_pack_bits_agree(datasets_dir: Path) -> None:
     both = pack_bits(np.ones(table.n_rows, dtype=bool))
     union = groups["party = democrat"] | groups["party = republican"]
     assert np.array_equal(union, both & table.feature_valid("party"))
+
+
+def test_kernel_counts_match_evaluation(datasets_dir: Path, rng: np.random.Generator) -> None:
+    """Rules counted by the batched kernels give the counts of plain evaluation."""
+    from loom.constraints.ast import And, Cardinality, Implies, Not
+    from loom.crystal.evidence import _count_rows, _kernel_counts, _rule_vectors
+
+    table = BitTable.from_csv(datasets_dir / "voting.csv", target="party")
+    scenarios = fold_scenarios(table, 5, random_state=1)
+    masks = np.stack(list(scenarios.values()))
+    literals = [
+        literal for literal in table.literals if literal.feature != "party"
+    ]
+    conclusions = [table.literals[c] for c in table.schema.columns_of("party")]
+    rules = []
+    for _ in range(60):
+        picked = [literals[i] for i in rng.choice(len(literals), 3, replace=False)]
+        parts = [Not(p) if rng.random() < 0.3 else p for p in picked[:2]]
+        if rng.random() < 0.3:
+            parts.append(Cardinality("atleast", 1, tuple(picked)))
+        condition = parts[0] if len(parts) == 1 else And(tuple(parts))
+        rules.append(Implies(condition, conclusions[int(rng.integers(2))]))
+    counted = _kernel_counts(rules, table, masks, "party")
+    assert set(counted) == set(rules)
+    for rule in rules:
+        expected = _count_rows(_rule_vectors(rule, table, "party"), masks)
+        np.testing.assert_array_equal(counted[rule], expected, err_msg=str(rule))
