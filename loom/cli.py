@@ -20,6 +20,7 @@ __all__ = ["main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "loom.evolve.commands",
     "loom.crystal.commands",
+    "loom.reason.commands",
     "loom.bench",
 )
 

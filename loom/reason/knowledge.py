@@ -65,6 +65,36 @@ Kissat and Lingeling, which lack assumptions or budgets."""
 _Result = TypeVar("_Result")
 
 
+def schema_of(constraints: Any) -> Schema:
+    """Return the schema a rule set or a crystal store's active crystals refer to.
+
+    Raises
+    ------
+    InvalidParameterError
+        For other knowledge, or a store whose active crystals use several schemas
+        (pass `schema`) or none.
+    """
+    schema = getattr(constraints, "schema", None)
+    if isinstance(schema, Schema):
+        return schema
+    active = getattr(constraints, "active", None)
+    if callable(active):
+        fingerprints = sorted({crystal.schema_fingerprint for crystal in active()})
+        if len(fingerprints) == 1:
+            return constraints.schema(fingerprints[0])
+        if not fingerprints:
+            msg = "the store has no active crystals, so no schema to reason over."
+            raise InvalidParameterError(msg)
+        listed = ", ".join(f[:12] for f in fingerprints)
+        msg = (
+            f"the store's active crystals refer to {len(fingerprints)} schemas "
+            f"({listed}); pass schema=store.schema(fingerprint) for one of them."
+        )
+        raise InvalidParameterError(msg)
+    msg = "schema is required unless the knowledge is a RuleSet or a CrystalStore."
+    raise InvalidParameterError(msg)
+
+
 class KnowledgeBase:
     """Constraints compiled for reasoning queries, with one incremental SAT solver.
 
@@ -80,8 +110,10 @@ class KnowledgeBase:
         - an object with a ``constraint_items()`` method that returns ``(label,
           constraint, weight or None)`` triples, as the crystal store and rule sets
           do (their labels are crystal ids).
-    schema : Schema
+    schema : Schema, optional
         The features, their values, thresholds and whether they may be missing.
+        Needed unless `constraints` is a `RuleSet` (its schema) or a `CrystalStore`
+        whose active crystals share one schema.
     solver : str, default="cadical153"
         PySAT solver name, one of `SOLVERS`.
     budget : Budget, optional
@@ -119,11 +151,13 @@ class KnowledgeBase:
     def __init__(
         self,
         constraints: Any,
-        schema: Schema,
+        schema: Schema | None = None,
         *,
         solver: str = "cadical153",
         budget: Budget | None = None,
     ) -> None:
+        if schema is None:
+            schema = schema_of(constraints)
         if solver not in SOLVERS:
             msg = f"solver must be one of {', '.join(SOLVERS)}; got {solver!r}."
             raise InvalidParameterError(msg)
