@@ -271,9 +271,8 @@ class ConditionPool:
         return Not(node) if code & 1 else node
 
     def size(self, code: Code) -> int:
-        """Return the number of literals a code counts for in a rule's complexity: a
-        condition counts its operands plus one, so that at equal error a plain
-        conjunction is preferred."""
+        """Return the number of literals a code counts for: a condition counts its
+        operands."""
         if not self.is_condition(code):
             return 1
-        return len(self.get(code)[1]) + 1
+        return len(self.get(code)[1])

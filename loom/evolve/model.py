@@ -25,7 +25,6 @@ from loom.constraints.ast import (
     TRUE,
     And,
     BooleanAtom,
-    Cardinality,
     Compare,
     Constraint,
     Implies,
@@ -81,12 +80,12 @@ class ModelRule:
 
     @property
     def n_literals(self) -> int:
-        """Number of literals of the condition: a cardinality condition counts its
-        operands plus one, as the search counts it."""
+        """Number of literals of the condition (a cardinality condition counts its
+        operands), as the search and its limits count them."""
         return sum(
             1
             for node in walk(self.condition)
-            if isinstance(node, Compare | Membership | BooleanAtom | Cardinality)
+            if isinstance(node, Compare | Membership | BooleanAtom)
         )
 
 

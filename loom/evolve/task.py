@@ -75,7 +75,8 @@ class Task:
         Bit columns of the target's classes: for a binary target the positive column
         only; for more classes every class column, in label order.
     max_rules, max_literals : int
-        Limits on the number of rules and on the literals of one rule.
+        Limits on the number of rules and on the literals of one rule (a cardinality
+        condition counts its operands).
     """
 
     space: LiteralSpace
@@ -109,10 +110,11 @@ class Task:
         return size
 
     def negations(self, genome: Sequence[Rule]) -> int:
-        """Return the number of negated column literals: the tie-breaker between
-        genomes of equal objectives."""
+        """Return the number of negated column literals and of conditions: the
+        tie-breaker between genomes of equal objectives, since plain equalities read
+        most easily."""
         columns = self.space.n_columns
-        return sum(1 for rule in genome for code in rule if code & 1 and code >> 1 < columns)
+        return sum(1 for rule in genome for code in rule if code & 1 or code >> 1 >= columns)
 
     def complexity(self, genome: Sequence[Rule]) -> int:
         """Return the total number of literals (a condition counts its operands)."""
@@ -168,7 +170,7 @@ class Task:
         if simple is not None and self.rule_size(simple) > self.max_literals:
             # Drop conditions first (they count their operands), then literals.
             codes = sorted(simple, key=lambda code: (self.pool.size(code), code))
-            while codes and self.rule_size(tuple(sorted(codes))) > self.max_literals:
+            while codes and self.rule_size(tuple(codes)) > self.max_literals:
                 codes.pop()
             simple = tuple(sorted(codes))
         if len(self._simple) > 200_000:
