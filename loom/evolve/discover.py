@@ -560,13 +560,19 @@ def _seeds(task: Task, options: dict[str, Any]) -> Seeds:
         candidates = np.concatenate([candidates, extra])
     seeds: list[list[Rule]] = []
     pool: list[Rule] = []
-    if task.mode == "binary":
-        for beam in (1, 3):
-            rules, grown = cover_binary(task, mask, candidates, beam=beam)
-            seeds.append(rules)
-            pool.extend(grown)
-    else:
-        rules, grown = cover_decision_list(task, mask, candidates)
+    # Greedy covering over plain literals, and with the cardinality conditions:
+    # either can be the better start.
+    plain = task.space.usable
+    variants = [(plain, 1), (plain, 3)]
+    if len(candidates) > len(plain):
+        variants.append((candidates, 1))
+    for literals, beam in variants:
+        if task.mode == "binary":
+            rules, grown = cover_binary(task, mask, literals, beam=beam)
+        elif beam == 1:
+            rules, grown = cover_decision_list(task, mask, literals)
+        else:
+            continue
         seeds.append(rules)
         pool.extend(grown)
     seeds.extend([[rule] for rule in condition_rules[:4]])
