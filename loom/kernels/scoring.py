@@ -725,7 +725,7 @@ def xnor_matmul(
     def call(start: int, stop: int, outputs: tuple[NDArray[Any], ...]) -> None:
         module.xnor_gemm(left, right, n_bits, start, stop, outputs[0])
 
-    work = left.shape[0] * right.size
+    work = 4 * left.shape[0] * right.size  # a word pair costs about four word operations
     ranges = _ranges(left.shape[0], work, 16, module)
     futures = [
         _executor().submit(call, start, stop, (out,)) for start, stop in ranges[1:]
