@@ -126,14 +126,20 @@ def crystallize(
 ) -> dict[str, Any]:
     """Measure the model's rules on the scenarios and offer them to the store.
 
-    The candidates are the model's rules and every other rule of the Pareto fronts
-    the search ended with (the inner folds' and the final one); see
-    `crystallize_constraints`.
+    The candidates are the model's rules, every other rule of the Pareto fronts the
+    search ended with (the inner folds' and the final one), and the active crystals
+    about the target on this table's schema, which get new evidence whether or not
+    the search found them again; see `crystallize_constraints`.
     """
     nodes = [Implies(rule.condition, model._conclusion(rule.prediction))
              for rule in model.rules if rule.condition != TRUE]
-    # The other rules of the search's Pareto fronts are candidates too.
-    nodes = list(dict.fromkeys([*nodes, *model._front_rules]))
+    # The other rules of the search's Pareto fronts are candidates too, and every
+    # crystal about the target on this schema is measured again.
+    stored = [
+        crystal.constraint for crystal in _check_store(store).active(target=model.target)
+        if crystal.schema_fingerprint == table.schema.fingerprint
+    ]
+    nodes = list(dict.fromkeys([*nodes, *model._front_rules, *stored]))
     return crystallize_constraints(
         store, nodes, table, scenarios=scenarios, policy=policy, options=options,
         seed=seed, target=model.target, backbone_fingerprint=backbone_fingerprint,
