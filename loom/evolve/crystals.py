@@ -12,7 +12,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from loom.constraints.ast import TRUE, And, Cardinality, Compare, Constraint, Implies
-from loom.crystal.records import crystal_id
 from loom.crystal import (
     Candidate,
     Crystal,
@@ -23,6 +22,7 @@ from loom.crystal import (
     fold_scenarios,
     warn_foreign_crystals,
 )
+from loom.crystal.records import crystal_id
 from loom.data.schema import label_value
 from loom.data.table import BitTable
 from loom.evolve.literals import Code
@@ -68,8 +68,11 @@ def fixed_rules(
         if not isinstance(constraint, Implies):
             continue
         conclusion = constraint.consequent
-        if not (isinstance(conclusion, Compare) and conclusion.feature == target
-                and conclusion.op == "="):
+        if not (
+            isinstance(conclusion, Compare)
+            and conclusion.feature == target
+            and conclusion.op == "="
+        ):
             continue
         if positive is not None and conclusion.value != label_value(positive):
             continue
@@ -83,8 +86,10 @@ def fixed_rules(
             used.append(crystal)
     if used:
         warn_foreign_crystals(
-            used, dataset_fingerprint=dataset_fingerprint,
-            backbone_fingerprint=backbone_fingerprint, stacklevel=4,
+            used,
+            dataset_fingerprint=dataset_fingerprint,
+            backbone_fingerprint=backbone_fingerprint,
+            stacklevel=4,
         )
     return rules, used
 
@@ -131,18 +136,29 @@ def crystallize(
     about the target on this table's schema, which get new evidence whether or not
     the search found them again; see `crystallize_constraints`.
     """
-    nodes = [Implies(rule.condition, model._conclusion(rule.prediction))
-             for rule in model.rules if rule.condition != TRUE]
+    nodes = [
+        Implies(rule.condition, model._conclusion(rule.prediction))
+        for rule in model.rules
+        if rule.condition != TRUE
+    ]
     # The other rules of the search's Pareto fronts are candidates too, and every
     # crystal about the target on this schema is measured again.
     stored = [
-        crystal.constraint for crystal in _check_store(store).active(target=model.target)
+        crystal.constraint
+        for crystal in _check_store(store).active(target=model.target)
         if crystal.schema_fingerprint == table.schema.fingerprint
     ]
     nodes = list(dict.fromkeys([*nodes, *model._front_rules, *stored]))
     return crystallize_constraints(
-        store, nodes, table, scenarios=scenarios, policy=policy, options=options,
-        seed=seed, target=model.target, backbone_fingerprint=backbone_fingerprint,
+        store,
+        nodes,
+        table,
+        scenarios=scenarios,
+        policy=policy,
+        options=options,
+        seed=seed,
+        target=model.target,
+        backbone_fingerprint=backbone_fingerprint,
     )
 
 
@@ -174,8 +190,10 @@ def crystallize_constraints(
         return report
     evidence = evidence_for(nodes, table, scenarios, target=target)
     provenance = Provenance.of_table(
-        table, backbone_fingerprint=backbone_fingerprint,
-        options=dict(options or {}), seed=seed,
+        table,
+        backbone_fingerprint=backbone_fingerprint,
+        options=dict(options or {}),
+        seed=seed,
     )
     fingerprint = table.schema.fingerprint
     known = {crystal.id for crystal in store.crystals()}
@@ -188,6 +206,8 @@ def crystallize_constraints(
     report["evidence"] = [e.crystal_id for e in events if e.kind != "crystallized"]
     logger.info(
         "crystals: %s new, %s with more evidence, of %s candidates",
-        len(report["new"]), len(report["evidence"]), len(nodes),
+        len(report["new"]),
+        len(report["evidence"]),
+        len(nodes),
     )
     return report

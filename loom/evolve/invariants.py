@@ -143,7 +143,11 @@ def discover_invariants(
     from loom.evolve.discover import _as_table_any
 
     table = _as_table_any(data, n_thresholds=n_thresholds, kinds=kinds)
-    if isinstance(max_literals, bool) or not isinstance(max_literals, int) or max_literals < 1:
+    if (
+        isinstance(max_literals, bool)
+        or not isinstance(max_literals, int)
+        or max_literals < 1
+    ):
         msg = f"max_literals must be an int >= 1, got {max_literals!r}."
         raise InvalidParameterError(msg)
     if not 0.0 < float(min_confidence) <= 1.0:
@@ -155,7 +159,11 @@ def discover_invariants(
     try:
         search = _Search(table, backend)
         found = search.run(
-            max_literals, population_size, n_generations, rng, min_support,
+            max_literals,
+            population_size,
+            n_generations,
+            rng,
+            min_support,
             min_confidence,
         )
     finally:
@@ -169,9 +177,12 @@ def discover_invariants(
         from loom.evolve.crystals import crystallize_constraints
 
         crystallize_constraints(
-            store, [item.constraint for item in invariants], table,
-            scenarios=scenarios, policy=policy, seed=random_state
-            if isinstance(random_state, int) else None,
+            store,
+            [item.constraint for item in invariants],
+            table,
+            scenarios=scenarios,
+            policy=policy,
+            seed=random_state if isinstance(random_state, int) else None,
         )
     return invariants
 
@@ -183,15 +194,18 @@ class _Search:
         schema = table.schema
         if schema.target is not None:
             schema = type(schema)(schema.features, target=None)
-            table = BitTable(schema, table.bits, table.valid, table.n_rows, table.ranges,
-                             copy=False)
+            table = BitTable(
+                schema, table.bits, table.valid, table.n_rows, table.ranges, copy=False
+            )
         self.table = table
         self.backend = backend
         self.space = LiteralSpace.build(schema)
         columns = np.arange(schema.n_columns)
         self.codes = np.sort(np.concatenate([2 * columns, 2 * columns + 1]))
         self.cache: dict[tuple[Code, ...], tuple[int, int]] = {}
-        self._consequents: dict[Code, tuple[NDArray[np.uint64], NDArray[np.uint64]]] = {}
+        self._consequents: dict[
+            Code, tuple[NDArray[np.uint64], NDArray[np.uint64]]
+        ] = {}
 
     def consequent(self, code: Code) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
         """Rows where a literal is true, and where its feature is known."""
@@ -205,7 +219,9 @@ class _Search:
     def score(self, implications: list[tuple[Code, ...]]) -> list[tuple[int, int]]:
         """Return (applies, holds) per implication (antecedent codes, then consequent),
         in one kernel call per distinct consequent."""
-        missing = [item for item in dict.fromkeys(implications) if item not in self.cache]
+        missing = [
+            item for item in dict.fromkeys(implications) if item not in self.cache
+        ]
         by_consequent: dict[Code, list[tuple[Code, ...]]] = {}
         for item in missing:
             by_consequent.setdefault(item[-1], []).append(item)
@@ -226,12 +242,19 @@ class _Search:
         return len(set(features)) == len(features) and len(item) >= 2
 
     def run(
-        self, max_literals: int, size: int, generations: int, rng: np.random.Generator,
-        min_support: int, min_confidence: float,
+        self,
+        max_literals: int,
+        size: int,
+        generations: int,
+        rng: np.random.Generator,
+        min_support: int,
+        min_confidence: float,
     ) -> dict[tuple[Code, ...], tuple[int, int]]:
         # Seed: every implication with a one-literal antecedent, scored exhaustively.
         pairs = [
-            (int(a), int(b)) for b in self.codes for a in self.codes
+            (int(a), int(b))
+            for b in self.codes
+            for a in self.codes
             if self.space.feature[a >> 1] != self.space.feature[b >> 1]
         ]
         scores = self.score(pairs)
@@ -253,7 +276,9 @@ class _Search:
         for _ in range(generations):
             # Select, vary, evaluate, survive: the steps of rule discovery's loop.
             parents = tools.selTournamentDCD(population, size)
-            offspring = [self._mutate(list(parent), rng, max_literals) for parent in parents]
+            offspring = [
+                self._mutate(list(parent), rng, max_literals) for parent in parents
+            ]
             offspring = [_Implication(item) for item in offspring]
             self._evaluate(offspring)
             population = tools.selNSGA2(population + offspring, size, nd="log")
@@ -262,7 +287,11 @@ class _Search:
     def _evaluate(self, population: list[_Implication]) -> None:
         scores = self.score([tuple(item) for item in population])
         for item, (applies, holds) in zip(population, scores, strict=True):
-            item.fitness.values = (float(holds), _bound(applies, holds), float(len(item) - 1))
+            item.fitness.values = (
+                float(holds),
+                _bound(applies, holds),
+                float(len(item) - 1),
+            )
 
     def _mutate(
         self, item: list[Code], rng: np.random.Generator, max_literals: int
@@ -288,8 +317,12 @@ def _bound(applies: int, holds: int) -> float:
 
 
 def _select(
-    search: _Search, found: dict[tuple[Code, ...], tuple[int, int]], min_support: int,
-    min_confidence: float, limit: int, groups: list[frozenset[Code]],
+    search: _Search,
+    found: dict[tuple[Code, ...], tuple[int, int]],
+    min_support: int,
+    min_confidence: float,
+    limit: int,
+    groups: list[frozenset[Code]],
 ) -> list[Invariant]:
     """Keep reliable implications, drop those a shorter kept one implies or that only
     restate two members of an at-most-one group, build their constraints."""
@@ -297,8 +330,10 @@ def _select(
     chosen: list[tuple[frozenset[Code], Code]] = []
     ranked = sorted(
         (
-            (item, counts) for item, counts in found.items()
-            if search.valid(item) and counts[1] >= min_support
+            (item, counts)
+            for item, counts in found.items()
+            if search.valid(item)
+            and counts[1] >= min_support
             and counts[1] >= min_confidence * counts[0]
         ),
         key=lambda entry: (len(entry[0]), -_bound(*entry[1]), -entry[1][1], entry[0]),
@@ -329,8 +364,13 @@ def _select(
         if _in_group(search, item, groups):
             continue  # the group says it; it still rules out longer forms
         kept.append(
-            Invariant(_constraint(search, item), holds, applies, holds / applies,
-                      _bound(applies, holds))
+            Invariant(
+                _constraint(search, item),
+                holds,
+                applies,
+                holds / applies,
+                _bound(applies, holds),
+            )
         )
         if len(kept) >= limit:
             break
@@ -389,8 +429,11 @@ def _groups(
     """Return ``atmost(1: ...)`` over maximal groups (3 or more) of equalities of
     different features that exclude each other pairwise, and the groups' codes."""
     space = search.space
-    equalities = [int(code) for code in search.codes if not code & 1
-                  and space.kind[code >> 1] != NUMERIC]
+    equalities = [
+        int(code)
+        for code in search.codes
+        if not code & 1 and space.kind[code >> 1] != NUMERIC
+    ]
     graph = nx.Graph()
     for a in equalities:
         for b in equalities:
@@ -412,9 +455,12 @@ def _groups(
         holds, fails = popcount(result.true), popcount(result.false)
         applies = holds + fails
         if applies and holds >= min_confidence * applies and holds >= min_support:
-            found.append(Invariant(node, holds, applies, holds / applies,
-                                   _bound(applies, holds)))
+            found.append(
+                Invariant(node, holds, applies, holds / applies, _bound(applies, holds))
+            )
             codes.append(frozenset(members))
-    order = sorted(range(len(found)),
-                   key=lambda i: (-found[i].lower_bound, str(found[i].constraint)))
+    order = sorted(
+        range(len(found)),
+        key=lambda i: (-found[i].lower_bound, str(found[i].constraint)),
+    )
     return [found[i] for i in order], [codes[i] for i in order]

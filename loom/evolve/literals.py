@@ -131,7 +131,9 @@ class LiteralSpace:
         columns = self._n_columns
         features = self._feature_list
         seen_features = {features[code >> 1] for code in unique if code >> 1 < columns}
-        one_each = len(seen_features) == sum(1 for code in unique if code >> 1 < columns)
+        one_each = len(seen_features) == sum(
+            1 for code in unique if code >> 1 < columns
+        )
         negated_categorical = any(
             code & 1 and code >> 1 < columns and self.kind[code >> 1] == CATEGORICAL
             for code in unique
@@ -156,7 +158,9 @@ class LiteralSpace:
 
     def _reduce_feature(self, group: list[Code]) -> list[Code] | None:
         kind = self.kind[group[0] >> 1]
-        if kind == BOOLEAN or (len(group) == 1 and not (kind == CATEGORICAL and group[0] & 1)):
+        if kind == BOOLEAN or (
+            len(group) == 1 and not (kind == CATEGORICAL and group[0] & 1)
+        ):
             return group
         if kind == NUMERIC:
             at_most = [c for c in group if not c & 1]  # x <= t
@@ -175,7 +179,9 @@ class LiteralSpace:
         # and over every value it leaves none.
         column = group[0] >> 1
         feature = self._feature_list[column]
-        columns = [c for c in range(self._n_columns) if self._feature_list[c] == feature]
+        columns = [
+            c for c in range(self._n_columns) if self._feature_list[c] == feature
+        ]
         left = set(columns) - {code >> 1 for code in group}
         if not left:
             return None
@@ -246,8 +252,10 @@ class ConditionPool:
         conditions = self._prepared.get(key)
         if conditions is None:
             conditions = Conditions.build(
-                [(kind, list(operands), bound) for kind, operands, bound in
-                 (self.items[j] for j in key)]
+                [
+                    (kind, list(operands), bound)
+                    for kind, operands, bound in (self.items[j] for j in key)
+                ]
             )
             if len(self._prepared) > 256:
                 self._prepared.clear()

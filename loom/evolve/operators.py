@@ -22,7 +22,9 @@ KINDS = ("atleast", "atmost", "exactly")
 
 def _draw(cumulative: np.ndarray, rng: np.random.Generator) -> int:
     """Draw an index with the probabilities whose running sums are `cumulative`."""
-    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    index = int(
+        np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")
+    )
     return min(index, len(cumulative) - 1)
 
 
@@ -104,7 +106,9 @@ class Variation:
         rules[index] = tuple(rule)
         return rules
 
-    def replace_literal(self, rules: list[Rule], rng: np.random.Generator) -> list[Rule]:
+    def replace_literal(
+        self, rules: list[Rule], rng: np.random.Generator
+    ) -> list[Rule]:
         index = self._pick_rule(rules, rng)
         if index is None or not rules[index]:
             return self.add_literal(rules, rng)
@@ -147,7 +151,9 @@ class Variation:
         if self.pool_rules and rng.random() < 0.8:
             new = self.pool_rules[int(rng.integers(len(self.pool_rules)))]
         else:
-            new = tuple(self.random_literal(rng) for _ in range(int(rng.integers(1, 3))))
+            new = tuple(
+                self.random_literal(rng) for _ in range(int(rng.integers(1, 3)))
+            )
         rules = list(rules)
         rules.insert(int(rng.integers(len(rules) + 1)), new)
         return rules
@@ -174,7 +180,9 @@ class Variation:
         """Put a new condition over some literals of one feature each into a rule."""
         space = self.task.space
         features = np.unique(space.feature[self.usable >> 1])
-        size = int(rng.integers(2, min(7, len(features)) + 1)) if len(features) >= 2 else 0
+        size = (
+            int(rng.integers(2, min(7, len(features)) + 1)) if len(features) >= 2 else 0
+        )
         if size < 2:
             return rules
         chosen = rng.choice(features, size=size, replace=False)
@@ -197,7 +205,9 @@ class Variation:
             return rules
         return [*rules, (code,)]
 
-    def change_condition(self, rules: list[Rule], rng: np.random.Generator) -> list[Rule]:
+    def change_condition(
+        self, rules: list[Rule], rng: np.random.Generator
+    ) -> list[Rule]:
         """Change the bound, kind or an operand of a condition in a rule."""
         pool = self.task.pool
         places = [

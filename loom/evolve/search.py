@@ -79,7 +79,10 @@ class _Evaluator:
 
 
 def _population(
-    task: Task, variation: Variation, seeds: Sequence[Sequence[Rule]], size: int,
+    task: Task,
+    variation: Variation,
+    seeds: Sequence[Sequence[Rule]],
+    size: int,
     rng: np.random.Generator,
 ) -> list[Genome]:
     """The seeds, then mutated seeds and random draws from the candidate rules."""
@@ -102,7 +105,9 @@ def _population(
             base = list(seeds[int(rng.integers(len(seeds)))])
             add(variation.mutate(base, rng))
         elif variation.pool_rules:
-            count = int(rng.integers(1, min(len(variation.pool_rules), task.max_rules) + 1))
+            count = int(
+                rng.integers(1, min(len(variation.pool_rules), task.max_rules) + 1)
+            )
             chosen = rng.choice(len(variation.pool_rules), size=count, replace=False)
             add([variation.pool_rules[i] for i in sorted(chosen)])
         else:
@@ -113,7 +118,10 @@ def _population(
 
 
 def _vary(
-    task: Task, variation: Variation, parents: list[Genome], options: SearchOptions,
+    task: Task,
+    variation: Variation,
+    parents: list[Genome],
+    options: SearchOptions,
     rng: np.random.Generator,
 ) -> list[Genome]:
     offspring = []
@@ -186,7 +194,10 @@ def run_search(
         result.history.append(record)
         logger.debug(
             "generation %s: best error %s with %s literals, front %s",
-            number, record.best_error, record.best_literals, record.front_size,
+            number,
+            record.best_error,
+            record.best_literals,
+            record.front_size,
         )
         if on_generation is not None:
             on_generation(record)

@@ -27,8 +27,13 @@ def _pad(rules: list[Rule]) -> NDArray[np.int32]:
 
 
 def grow_rule(
-    task: Task, mask: str, target: int, candidates: NDArray[np.intp],
-    *, beam: int = 1, min_positives: int = 1,
+    task: Task,
+    mask: str,
+    target: int,
+    candidates: NDArray[np.intp],
+    *,
+    beam: int = 1,
+    min_positives: int = 1,
 ) -> list[Rule]:
     """Grow conjunctions by FOIL gain until they cover no negative row.
 
@@ -38,18 +43,24 @@ def grow_rule(
     each step.
     """
     total = task.score_rules(_pad([()]), target, mask)[0]
-    frontier: list[tuple[Rule, int, int]] = [((), int(total[1]), int(total[0] - total[1]))]
+    frontier: list[tuple[Rule, int, int]] = [
+        ((), int(total[1]), int(total[0] - total[1]))
+    ]
     finished: list[tuple[float, Rule]] = []
     codes = np.asarray(candidates, dtype=np.int32)
     for _ in range(task.max_literals):
         blocks = []
         origins = []
         for rule, p0, n0 in frontier:
-            taken = np.array([c for code in rule for c in (code, code ^ 1)], dtype=np.int32)
+            taken = np.array(
+                [c for code in rule for c in (code, code ^ 1)], dtype=np.int32
+            )
             extra = codes[~np.isin(codes, taken)]
             if extra.size == 0:
                 continue
-            base = np.broadcast_to(np.array(rule, dtype=np.int32), (extra.size, len(rule)))
+            base = np.broadcast_to(
+                np.array(rule, dtype=np.int32), (extra.size, len(rule))
+            )
             blocks.append(np.concatenate([base, extra[:, None]], axis=1))
             origins.append(np.tile([p0, n0], (extra.size, 1)))
         if not blocks:
@@ -93,7 +104,10 @@ def grow_rule(
 
 
 def _foil_gain(
-    p: NDArray[np.int64], n: NDArray[np.int64], p0: NDArray[np.int64], n0: NDArray[np.int64]
+    p: NDArray[np.int64],
+    n: NDArray[np.int64],
+    p0: NDArray[np.int64],
+    n0: NDArray[np.int64],
 ) -> NDArray[np.float64]:
     """FOIL's information gain of specializing rules covering (p0, n0) to (p, n)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -206,8 +220,14 @@ def _information_gain(
 
 
 def cardinality_rules(
-    task: Task, mask: str, scores: NDArray[np.float64], *, max_operands: int = 8,
-    beam: int = 6, keep: int = 12, max_literals: int = 48,
+    task: Task,
+    mask: str,
+    scores: NDArray[np.float64],
+    *,
+    max_operands: int = 8,
+    beam: int = 6,
+    keep: int = 12,
+    max_literals: int = 48,
 ) -> list[Rule]:
     """Build cardinality conditions by forward selection of their operands, and return
     the most informative ones as one-condition rules.
@@ -229,7 +249,9 @@ def cardinality_rules(
     feature = {code: int(space.feature[code >> 1]) for code in literals}
     gains: dict[Code, float] = {}
 
-    def score(groups: list[tuple[Code, ...]]) -> list[tuple[float, Code, tuple[Code, ...]]]:
+    def score(
+        groups: list[tuple[Code, ...]],
+    ) -> list[tuple[float, Code, tuple[Code, ...]]]:
         codes: list[Code] = []
         owners: list[tuple[Code, ...]] = []
         for group in groups:
@@ -246,7 +268,8 @@ def cardinality_rules(
         for code, value in zip(codes, values, strict=True):
             gains[code] = float(value)
         ranked = sorted(
-            zip(values, codes, owners, strict=True), key=lambda item: (-item[0], item[1])
+            zip(values, codes, owners, strict=True),
+            key=lambda item: (-item[0], item[1]),
         )
         return [(float(v), c, g) for v, c, g in ranked]
 
@@ -274,7 +297,9 @@ def cardinality_rules(
     return [(code,) for code, value in ranked[:keep] if value > 0]
 
 
-def _class_gains(task: Task, mask: str, rules: NDArray[np.int32]) -> NDArray[np.float64]:
+def _class_gains(
+    task: Task, mask: str, rules: NDArray[np.int32]
+) -> NDArray[np.float64]:
     """Return each rule's best information gain about any class over a mask."""
     total = task.scorer.count(mask)
     best = np.zeros(len(rules))
@@ -283,5 +308,7 @@ def _class_gains(task: Task, mask: str, rules: NDArray[np.int32]) -> NDArray[np.
     for target in task.classes:
         counts = task.score_rules(rules, target, mask)
         positives = task.scorer.count_and(mask, target)
-        best = np.maximum(best, _information_gain(counts[:, 0], counts[:, 1], total, positives))
+        best = np.maximum(
+            best, _information_gain(counts[:, 0], counts[:, 1], total, positives)
+        )
     return best

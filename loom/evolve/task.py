@@ -114,7 +114,9 @@ class Task:
         tie-breaker between genomes of equal objectives, since plain equalities read
         most easily."""
         columns = self.space.n_columns
-        return sum(1 for rule in genome for code in rule if code & 1 or code >> 1 >= columns)
+        return sum(
+            1 for rule in genome for code in rule if code & 1 or code >> 1 >= columns
+        )
 
     def complexity(self, genome: Sequence[Rule]) -> int:
         """Return the total number of literals (a condition counts its operands)."""

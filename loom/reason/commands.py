@@ -1,4 +1,4 @@
-"""The ``loom query`` command: reasoning queries over a crystal store or a rules file."""
+"""The ``loom query`` command: reasoning over a crystal store or a rules file."""
 
 from __future__ import annotations
 
@@ -26,29 +26,40 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("source", metavar="STORE", help="crystal store or rules file")
     parser.add_argument(
-        "facts", nargs="?", default="",
-        help="facts in the constraint language, e.g. \"tl = x and tm = x\"",
+        "facts",
+        nargs="?",
+        default="",
+        help='facts in the constraint language, e.g. "tl = x and tm = x"',
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--entails", metavar="GOAL", help="ask whether GOAL follows")
     mode.add_argument(
-        "--complete", action="store_true",
+        "--complete",
+        action="store_true",
         help="the most plausible full case (weights: crystal confidence)",
     )
     mode.add_argument(
-        "--classify", metavar="FEATURE",
+        "--classify",
+        metavar="FEATURE",
         help="the values of FEATURE the facts still allow, and the forced one",
     )
     parser.add_argument(
-        "--schema", metavar="FINGERPRINT",
+        "--schema",
+        metavar="FINGERPRINT",
         help="schema fingerprint (or prefix) when the store's crystals use several",
     )
     parser.add_argument(
-        "--conflicts", type=int, default=None, metavar="N",
+        "--conflicts",
+        type=int,
+        default=None,
+        metavar="N",
         help="budget: solver conflicts per query (default: none)",
     )
     parser.add_argument(
-        "--seconds", type=float, default=None, metavar="S",
+        "--seconds",
+        type=float,
+        default=None,
+        metavar="S",
         help="budget: seconds per query (default: none)",
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -93,8 +104,11 @@ def _open(path: Path, fingerprint: str | None, stack: ExitStack) -> tuple[Any, A
         if fingerprint is None:
             return store, None
         matches = sorted(
-            {c.schema_fingerprint for c in store.active()
-             if c.schema_fingerprint.startswith(fingerprint)}
+            {
+                c.schema_fingerprint
+                for c in store.active()
+                if c.schema_fingerprint.startswith(fingerprint)
+            }
         )
         if len(matches) != 1:
             msg = (
@@ -103,8 +117,11 @@ def _open(path: Path, fingerprint: str | None, stack: ExitStack) -> tuple[Any, A
             )
             raise InvalidParameterError(msg)
         schema = store.schema(matches[0])
-        items = [item for item in store.constraint_items()
-                 if store.get(item[0]).schema_fingerprint == matches[0]]
+        items = [
+            item
+            for item in store.constraint_items()
+            if store.get(item[0]).schema_fingerprint == matches[0]
+        ]
         return _Items(items), schema
     from loom.evolve.model import RuleSet
 
@@ -127,4 +144,3 @@ def _is_sqlite(path: Path) -> bool:
             return handle.read(16) == b"SQLite format 3\x00"
     except OSError:
         return False
-

@@ -22,23 +22,29 @@ def voting(datasets_dir: Path) -> loom.BitTable:
     return loom.BitTable.from_csv(datasets_dir / "voting.csv", target="party")
 
 
-def test_store_crystallizes_and_adds_evidence(voting: loom.BitTable, tmp_path: Path) -> None:
+def test_store_crystallizes_and_adds_evidence(
+    voting: loom.BitTable, tmp_path: Path
+) -> None:
     path = tmp_path / "crystals.db"
     scenarios = fold_scenarios(voting, 5, random_state=0)
     with CrystalStore(path) as store:
-        first = loom.discover(voting, "party", store=store, scenarios=scenarios,
-                              random_state=0, **QUICK)
+        first = loom.discover(
+            voting, "party", store=store, scenarios=scenarios, random_state=0, **QUICK
+        )
         invariants = loom.discover_invariants(voting, store=store, scenarios=scenarios)
         created = store.summary()
-        second = loom.discover(voting, "party", store=store, scenarios=scenarios,
-                               random_state=0, **QUICK)
+        second = loom.discover(
+            voting, "party", store=store, scenarios=scenarios, random_state=0, **QUICK
+        )
         after = store.summary()
         verification = store.verify()
     assert len(first.info["crystals"]["new"]) >= 1
     assert invariants
     assert created.n_crystals >= 5  # rules and invariants
     # The second run re-measures the crystals it applied: evidence, no duplicates.
-    assert set(second.info["crystals"]["evidence"]) >= set(first.info["crystals"]["new"])
+    assert set(second.info["crystals"]["evidence"]) >= set(
+        first.info["crystals"]["new"]
+    )
     assert after.n_events > created.n_events
     assert after.n_crystals == created.n_crystals + len(second.info["crystals"]["new"])
     texts = [crystal.text for crystal in CrystalStore(path).crystals()]
@@ -53,10 +59,13 @@ def test_crystals_are_fixed_rules(voting: loom.BitTable, tmp_path: Path) -> None
 
         scenarios = fold_scenarios(voting, 5, random_state=0)
         evidence = evidence_for([crystal], voting, scenarios, target="party")
-        store.add([Candidate(crystal, evidence[loom.parse(crystal)], target="party")],
-                  Provenance.of_table(voting))
-        model = loom.discover(voting, "party", positive="republican", store=store,
-                              random_state=3, **QUICK)
+        store.add(
+            [Candidate(crystal, evidence[loom.parse(crystal)], target="party")],
+            Provenance.of_table(voting),
+        )
+        model = loom.discover(
+            voting, "party", positive="republican", store=store, random_state=3, **QUICK
+        )
     conditions = [str(rule.condition) for rule in model.rules]
     assert str(loom.parse(crystal).antecedent) in conditions
 
@@ -89,7 +98,10 @@ def planted_frame(rng: np.random.Generator, n_rows: int = 400) -> pd.DataFrame:
     which = rng.integers(0, 4, n_rows)
     return pd.DataFrame(
         {
-            "a": a, "b": b, "c": c, "d": d,
+            "a": a,
+            "b": b,
+            "c": c,
+            "d": d,
             "e": np.where(which == 0, "on", "off"),
             "f": np.where(which == 1, "on", "off"),
             "g": np.where(which == 2, "on", "off"),
@@ -99,7 +111,9 @@ def planted_frame(rng: np.random.Generator, n_rows: int = 400) -> pd.DataFrame:
 
 
 def test_invariants_find_planted(rng: np.random.Generator) -> None:
-    found = [str(item.constraint) for item in loom.discover_invariants(planted_frame(rng))]
+    found = [
+        str(item.constraint) for item in loom.discover_invariants(planted_frame(rng))
+    ]
     assert "if a then b" in found
     assert any(text in found for text in ("if c then not d", "if d then not c"))
     assert "atmost(1: e = on, f = on, g = on)" in found
@@ -130,5 +144,7 @@ def test_invariants_deterministic(rng: np.random.Generator) -> None:
 def test_invariants_reject_bad_options(rng: np.random.Generator) -> None:
     with pytest.raises(InvalidParameterError, match="max_literals must be an int >= 1"):
         loom.discover_invariants(planted_frame(rng), max_literals=0)
-    with pytest.raises(InvalidParameterError, match=r"min_confidence must be in \(0, 1\]"):
+    with pytest.raises(
+        InvalidParameterError, match=r"min_confidence must be in \(0, 1\]"
+    ):
         loom.discover_invariants(planted_frame(rng), min_confidence=1.5)

@@ -87,7 +87,10 @@ def test_same_rules_across_processes(tmp_path: Path, rng: np.random.Generator) -
         environment = {**os.environ, "PYTHONHASHSEED": seed}
         result = subprocess.run(
             [sys.executable, "-c", script, str(path)],
-            capture_output=True, text=True, env=environment, check=True,
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=True,
         )
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
@@ -117,8 +120,9 @@ def test_genomes_pickle_with_fitness() -> None:
 
 def test_limits_hold_in_model(rng: np.random.Generator) -> None:
     frame = concept_frame(rng)
-    model = loom.discover(frame, "y", max_rules=1, max_literals_per_rule=1,
-                          random_state=0, **QUICK)
+    model = loom.discover(
+        frame, "y", max_rules=1, max_literals_per_rule=1, random_state=0, **QUICK
+    )
     assert len(model.rules) <= 1
     assert all(rule.n_literals <= 1 for rule in model.rules)
 
@@ -126,8 +130,14 @@ def test_limits_hold_in_model(rng: np.random.Generator) -> None:
 def test_time_budget_stops_search(rng: np.random.Generator) -> None:
     frame = concept_frame(rng, 3_000)
     started = time.perf_counter()
-    model = loom.discover(frame, "y", time_budget=1.0, n_generations=100_000,
-                          patience=100_000, random_state=0)
+    model = loom.discover(
+        frame,
+        "y",
+        time_budget=1.0,
+        n_generations=100_000,
+        patience=100_000,
+        random_state=0,
+    )
     assert model.info["stopped"] == "time budget"
     assert len(model.history) < 100_000
     # Seeding and the final model fall outside the check between generations.
@@ -206,17 +216,28 @@ def test_simplify_drops_covered_rule(task: Task) -> None:
 
 
 def test_simplify_equality_implies_inequality(task: Task) -> None:
-    assert task.simplify([codes(task, "b = red", "b != blue")]) == [codes(task, "b = red")]
+    assert task.simplify([codes(task, "b = red", "b != blue")]) == [
+        codes(task, "b = red")
+    ]
 
 
 def test_simplify_all_but_one_is_equality(task: Task) -> None:
-    assert task.simplify([codes(task, "b != red", "b != blue")]) == [codes(task, "b = green")]
+    assert task.simplify([codes(task, "b != red", "b != blue")]) == [
+        codes(task, "b = green")
+    ]
 
 
-def test_vary_resets_fitness_only_on_change(task: Task, rng: np.random.Generator) -> None:
+def test_vary_resets_fitness_only_on_change(
+    task: Task, rng: np.random.Generator
+) -> None:
     variation = Variation(task, [codes(task, "a")], None)
     parents = []
-    for rules in ([codes(task, "a")], [codes(task, "b = red")], [], [codes(task, "a", "b = red")]):
+    for rules in (
+        [codes(task, "a")],
+        [codes(task, "b = red")],
+        [],
+        [codes(task, "a", "b = red")],
+    ):
         genome = Genome(rules)
         genome.fitness.values = (1.0, 1.0)
         parents.append(genome)
@@ -238,9 +259,13 @@ def test_one_kernel_call_per_generation(task: Task, rng: np.random.Generator) ->
 
     task.scorer.rule_sets = counted  # type: ignore[method-assign]
     variation = Variation(task, [codes(task, "a")], None)
-    result = run_search(task, variation, [[codes(task, "a")]],
-                        SearchOptions(population_size=16, n_generations=6, patience=100),
-                        rng)
+    result = run_search(
+        task,
+        variation,
+        [[codes(task, "a")]],
+        SearchOptions(population_size=16, n_generations=6, patience=100),
+        rng,
+    )
     assert len(result.history) == 6
     # One call for the first population, then at most one per generation.
     assert len(calls) <= 1 + 6
@@ -273,10 +298,18 @@ def test_monks2_cardinality_concept(datasets_dir: Path) -> None:
 
 
 def test_multiclass_decision_list(datasets_dir: Path) -> None:
-    model = loom.discover(datasets_dir / "iris.csv", "iris", random_state=0,
-                          kinds={name: "numeric" for name in
-                                 ("sepal length", "sepal width", "petal length",
-                                  "petal width")})
+    model = loom.discover(
+        datasets_dir / "iris.csv",
+        "iris",
+        random_state=0,
+        kinds={
+            name: "numeric"
+            for name in ("sepal length", "sepal width", "petal length", "petal width")
+        },
+    )
     assert model.kind == "decision list"
     assert model.score(datasets_dir / "iris.csv") >= 0.93
-    assert len(set(rule.prediction for rule in model.rules) | {model.default.prediction}) == 3
+    assert (
+        len(set(rule.prediction for rule in model.rules) | {model.default.prediction})
+        == 3
+    )

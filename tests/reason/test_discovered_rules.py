@@ -22,7 +22,9 @@ TOP_ROW = "if tl = x and tm = x and tr = x then y = p"
 def store_path(datasets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("store") / "tic_tac_toe.db"
     with CrystalStore(path) as store:
-        loom.discover(datasets_dir / "tic_tac_toe.csv", "y", store=store, random_state=0)
+        loom.discover(
+            datasets_dir / "tic_tac_toe.csv", "y", store=store, random_state=0
+        )
     return path
 
 
@@ -62,10 +64,28 @@ def test_top_row_entails_win(store_path: Path) -> None:
 
 
 BOARDS = {
-    "full, no line": {"tl": "x", "tm": "o", "tr": "x", "ml": "o", "mm": "o",
-                      "mr": "x", "bl": "x", "bm": "x", "br": "o"},
-    "blanks, no line": {"tl": "x", "tm": "o", "tr": "b", "ml": "o", "mm": "x",
-                        "mr": "b", "bl": "b", "bm": "b", "br": "o"},
+    "full, no line": {
+        "tl": "x",
+        "tm": "o",
+        "tr": "x",
+        "ml": "o",
+        "mm": "o",
+        "mr": "x",
+        "bl": "x",
+        "bm": "x",
+        "br": "o",
+    },
+    "blanks, no line": {
+        "tl": "x",
+        "tm": "o",
+        "tr": "b",
+        "ml": "o",
+        "mm": "x",
+        "mr": "b",
+        "bl": "b",
+        "bm": "b",
+        "br": "o",
+    },
     "o has a line": {"tl": "o", "tm": "o", "tr": "o", "ml": "x", "mm": "x"},
     "diagonal": {"tl": "x", "mm": "x", "br": "x"},
 }
@@ -80,20 +100,33 @@ def test_boards_match_enumeration(store_path: Path, board: dict[str, str]) -> No
     assert answer.status is expected
 
 
-def test_query_command_answers(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["query", str(store_path), "tl = x and tm = x and tr = x",
-                   "--entails", "y = p"])
+def test_query_command_answers(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["query", str(store_path), "tl = x and tm = x and tr = x", "--entails", "y = p"]
+    )
     out = capsys.readouterr().out
     assert status == 0
     assert "answer: true" in out
     assert TOP_ROW in out
 
 
-def test_query_command_json(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_query_command_json(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
-    status = main(["query", str(store_path), "tl = x and tm = x and tr = x",
-                   "--entails", "y = p", "--json"])
+    status = main(
+        [
+            "query",
+            str(store_path),
+            "tl = x and tm = x and tr = x",
+            "--entails",
+            "y = p",
+            "--json",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert status == 0
     assert data["status"] == "true"
@@ -111,7 +144,9 @@ def test_query_command_rules_file(
     assert "forced: 1" in out
 
 
-def test_query_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_query_command_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["query", str(tmp_path / "missing.db"), "a"]) == 1
     assert "not found" in capsys.readouterr().err
     text = tmp_path / "notes.txt"
