@@ -1,8 +1,8 @@
 """Literal codes of a search: what each code means, and which conjunctions of them are
 redundant or contradictory.
 
-A literal code is the kernels' code (``2 * c`` for bit column ``c``, ``2 * c + 1`` for
-its negation); codes from ``2 * n_columns`` on are cardinality conditions, kept in a
+A literal code is the kernels' code: ``2 * c`` for bit column ``c``, ``2 * c + 1`` for
+its negation. Codes from ``2 * n_columns`` on are cardinality conditions, kept in a
 `ConditionPool` that grows during a search. A rule's condition is a sorted tuple of
 codes.
 """
@@ -207,8 +207,8 @@ class ConditionPool:
         return len(self.items)
 
     def add(self, kind: str, operands: Sequence[Code], bound: int) -> Code | None:
-        """Return the code of a condition, adding it when new; None when it says
-        nothing a conjunction could not.
+        """Return the code of a condition, adding it when new; None when it adds
+        nothing a conjunction could not express.
 
         None for fewer than two operands, a bound every row meets or none can, and
         the bounds that make a count a conjunction: at least (or exactly) all of the

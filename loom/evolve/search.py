@@ -37,7 +37,7 @@ class SearchOptions:
 
 @dataclass(frozen=True)
 class Generation:
-    """What one generation reached: the record behind progress bars and plots."""
+    """Record of one generation, behind progress bars and plots."""
 
     number: int
     best_error: int
@@ -85,7 +85,8 @@ def _population(
     size: int,
     rng: np.random.Generator,
 ) -> list[Genome]:
-    """The seeds, then mutated seeds and random draws from the candidate rules."""
+    """Build the first population: the seeds, then mutated seeds and random draws
+    from the candidate rules."""
     population: list[Genome] = []
     seen: set[tuple[Rule, ...]] = set()
 

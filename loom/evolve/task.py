@@ -1,9 +1,9 @@
 """What a search optimizes: the genome, its simplification, and its objectives.
 
 A genome is a list of rules, each a sorted tuple of literal codes (a conjunction). For a
-binary target the rules predict the positive class and their order does not matter; for
-more classes they form a decision list (the first rule that matches decides, and each
-rule predicts the majority class of the rows it decides). The objectives, both
+binary target the rules predict the positive class and their order does not matter. For
+more classes they form a decision list: the first rule that matches decides, and each
+rule predicts the majority class of the rows it decides. The objectives, both
 minimized, are the number of misclassified rows and the number of literals.
 """
 
