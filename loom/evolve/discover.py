@@ -144,8 +144,9 @@ def discover(
     of at most L literals with the fewest fitting errors; the size with the fewest
     errors summed over the folds wins (the smaller size on a tie). A final search
     on every training row, started from the greedy seeds and the folds' fronts,
-    returns the member of its front with the fewest training errors within that
-    size. The rules' statistics are counted on all training rows, and a rule of a
+    returns the member of its front of that size, or the largest below it (on a
+    Pareto front, the largest member within a size is the one with the fewest
+    errors). The rules' statistics are counted on all training rows, and a rule of a
     two-class rule set whose rows are not mostly positive there is dropped.
 
     Examples
