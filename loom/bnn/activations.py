@@ -1,11 +1,11 @@
 """The network tied to the rules: its binary activations as a `BitTable`, the fidelity
 of rules that explain it, its fingerprint, and crystals found on its activations.
 
-An activation table has one boolean feature per hidden neuron, named ``h<layer>_<index>``
-(layers from 1, neurons from 0), the input features as the network's schema encodes
-them, and the predicted class as the categorical feature ``prediction``. Its schema
-depends only on the network, never on the rows, so rules found on one activation
-table apply to another of the same network.
+An activation table has one boolean feature per hidden neuron, named
+``h<layer>_<index>`` (layers from 1, neurons from 0), the input features as the
+network's schema encodes them, and the predicted class as the categorical feature
+``prediction``. Its schema depends only on the network, never on the rows, so rules
+found on one activation table apply to another of the same network.
 """
 
 from __future__ import annotations
@@ -266,7 +266,9 @@ def _chosen_layers(
             msg = f"layers must hold layer numbers 1 to {n_layers}, got {layer!r}."
             raise InvalidParameterError(msg)
         if not 1 <= layer <= n_layers:
-            msg = f"layer {layer} does not exist; the hidden layers are 1 to {n_layers}."
+            msg = (
+                f"layer {layer} does not exist; the hidden layers are 1 to {n_layers}."
+            )
             raise InvalidParameterError(msg)
         if int(layer) not in chosen:
             chosen.append(int(layer))
@@ -287,7 +289,9 @@ def _prediction_columns(
         spec = FeatureSpec(PREDICTION, "categorical", labels)
         one_hot = predicted[None, :] == np.arange(len(labels))[:, None]
         return spec, pack_bits(one_hot)
-    positions = [i for i, value in enumerate(model.classes_.tolist()) if value == target_class]
+    positions = [
+        i for i, value in enumerate(model.classes_.tolist()) if value == target_class
+    ]
     if len(positions) != 1:
         known = ", ".join(repr(value) for value in model.classes_.tolist())
         msg = f"target_class={target_class!r} is not a class; the classes are {known}."
@@ -459,7 +463,9 @@ def crystallize_rules(
     from loom.crystal.records import Candidate
 
     if scenarios is None:
-        scenarios = fold_scenarios(table, min(5, max(table.n_rows, 2)), random_state=seed)
+        scenarios = fold_scenarios(
+            table, min(5, max(table.n_rows, 2)), random_state=seed
+        )
     policy = policy or CrystallizationPolicy()
     constraints = [item[1] for item in rules.constraint_items()]
     evidence = evidence_for(constraints, table, scenarios, target=rules.target)
@@ -509,7 +515,8 @@ def apply_crystals(
         stacklevel=4,
     )
     measured = evidence_for(
-        [crystal.constraint for crystal in items], table, {"all": row_mask(table.n_rows)}
+        [crystal.constraint for crystal in items],
+        table,
+        {"all": row_mask(table.n_rows)},
     )
     return {crystal.id: measured[crystal.constraint] for crystal in items}
-

@@ -67,7 +67,8 @@ def hard_sigmoid(values: ArrayLike) -> Floats:
     array([0.  , 0.5 , 0.75, 1.  ], dtype=float32)
     """
     array = np.asarray(values, dtype=np.float32)
-    return np.clip((array + np.float32(1.0)) * np.float32(0.5), 0.0, 1.0)
+    clipped: Floats = np.clip((array + np.float32(1.0)) * np.float32(0.5), 0.0, 1.0)
+    return clipped
 
 
 def binarize(
@@ -128,4 +129,5 @@ def straight_through(values: ArrayLike) -> NDArray[np.bool_]:
     >>> straight_through([-1.5, -1.0, 0.2, 1.0, 1.01])
     array([False,  True,  True,  True, False])
     """
-    return np.abs(np.asarray(values)) <= 1
+    passes: NDArray[np.bool_] = np.abs(np.asarray(values)) <= 1
+    return passes

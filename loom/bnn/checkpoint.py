@@ -59,7 +59,7 @@ def write_checkpoint(
         raise OutputError(msg) from err
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **contents)
+            np.savez(stream, **contents)  # type: ignore[arg-type]
         os.replace(temporary, target)
     except OSError as err:
         Path(temporary).unlink(missing_ok=True)

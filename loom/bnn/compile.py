@@ -136,13 +136,16 @@ class CompiledRules:
         self, data: BitTable | pd.DataFrame, backend: str | None = None
     ) -> NDArray[np.intp]:
         """Return the position in `classes` of each row's predicted class."""
-        outputs = unpack_bits(self.forward(self.input_bits(data), backend), len(self.classes))
+        outputs = unpack_bits(
+            self.forward(self.input_bits(data), backend), len(self.classes)
+        )
         fired = outputs.sum(axis=1)
         if np.any(fired != 1):
             row = int(np.flatnonzero(fired != 1)[0])
             msg = f"row {row}: {int(fired[row])} output neurons fired instead of one."
             raise AssertionError(msg)
-        return np.argmax(outputs, axis=1)
+        positions: NDArray[np.intp] = np.argmax(outputs, axis=1)
+        return positions
 
     def predict(
         self, data: BitTable | pd.DataFrame, backend: str | None = None
@@ -237,7 +240,11 @@ def compile_rules(rules: RuleSet) -> CompiledRules:
     layers = builder.term_layers(rule_terms)
     layers.extend(_decision_layers(rules, len(rule_terms)))
     return CompiledRules(
-        tuple(layers), tuple(rules.classes), schema, columns, tuple(builder.copies),
+        tuple(layers),
+        tuple(rules.classes),
+        schema,
+        columns,
+        tuple(builder.copies),
         rules.target,
     )
 
@@ -301,14 +308,18 @@ class _Builder:
         """True and false terms of ``a <-> b`` and of ``a xor b xor ...``."""
         if isinstance(node, Iff):
             left, right = node.left, node.right
-            true = _union([
-                _product([self.true(left), self.true(right)]),
-                _product([self.false(left), self.false(right)]),
-            ])
-            false = _union([
-                _product([self.true(left), self.false(right)]),
-                _product([self.false(left), self.true(right)]),
-            ])
+            true = _union(
+                [
+                    _product([self.true(left), self.true(right)]),
+                    _product([self.false(left), self.false(right)]),
+                ]
+            )
+            false = _union(
+                [
+                    _product([self.true(left), self.false(right)]),
+                    _product([self.false(left), self.true(right)]),
+                ]
+            )
             return true, false
         true, false = self.true(node.operands[0]), self.false(node.operands[0])
         for operand in node.operands[1:]:
@@ -350,7 +361,9 @@ class _Builder:
             raise ConstraintError(msg)
         return 2 * self.input_of[column] + negated
 
-    def _unseen(self, node: Compare | Membership | BooleanAtom) -> tuple[Dnf, Dnf] | None:
+    def _unseen(
+        self, node: Compare | Membership | BooleanAtom
+    ) -> tuple[Dnf, Dnf] | None:
         """Terms of ``c = v`` or ``c != v`` for a categorical value v the schema does
         not know: ``=`` matches no row, ``!=`` every row where c is known."""
         if not isinstance(node, Compare) or node.op not in ("=", "!="):
@@ -484,9 +497,7 @@ def _union(parts: Sequence[Dnf]) -> Dnf:
 # Layers
 
 
-def _layer(
-    n_inputs: int, rows: list[tuple[dict[int, bool], int]]
-) -> BinaryLayer:
+def _layer(n_inputs: int, rows: list[tuple[dict[int, bool], int]]) -> BinaryLayer:
     """Build a layer from neurons given as ({input: weight is +1}, threshold on the
     masked dot product)."""
     weights = np.zeros((len(rows), n_inputs), dtype=bool)
@@ -502,7 +513,9 @@ def _layer(
 
 def _and_layer(groups: list[list[int]], n_inputs: int) -> BinaryLayer:
     """One neuron per group, firing when every input of the group is +1."""
-    return _layer(n_inputs, [({i: True for i in group}, len(group)) for group in groups])
+    return _layer(
+        n_inputs, [({i: True for i in group}, len(group)) for group in groups]
+    )
 
 
 def _or_layer(groups: list[list[int]], n_inputs: int) -> BinaryLayer:
@@ -510,7 +523,10 @@ def _or_layer(groups: list[list[int]], n_inputs: int) -> BinaryLayer:
     empty group): at least one agreement is a dot product of at least 2 - size."""
     return _layer(
         n_inputs,
-        [({i: True for i in group}, 2 - len(group) if group else 1) for group in groups],
+        [
+            ({i: True for i in group}, 2 - len(group) if group else 1)
+            for group in groups
+        ],
     )
 
 
@@ -519,7 +535,10 @@ def _threshold_layer(atoms: list[Atom], n_inputs: int) -> BinaryLayer:
     product of at least ``2 * threshold - m``."""
     return _layer(
         n_inputs,
-        [({i: True for i in bits}, 2 * threshold - len(bits)) for bits, threshold in atoms],
+        [
+            ({i: True for i in bits}, 2 * threshold - len(bits))
+            for bits, threshold in atoms
+        ],
     )
 
 
@@ -578,4 +597,3 @@ def _class_neuron(
     if is_default:
         return {i: False for i in range(n_rules)}, n_rules
     return {}, 1  # never
-

@@ -101,7 +101,8 @@ def init_parameters(
     parameters: Arrays = {}
     buffers: Arrays = {}
     sizes = architecture.sizes
-    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    shapes = zip(sizes[:-1], sizes[1:], strict=True)
+    for layer, (fan_in, fan_out) in enumerate(shapes, start=1):
         limit = 1.0 if architecture.binary else np.sqrt(6.0 / (fan_in + fan_out))
         weights = rng.uniform(-limit, limit, (fan_out, fan_in)).astype(np.float32)
         parameters[f"hidden{layer}.weight"] = weights
@@ -175,7 +176,9 @@ def forward_train(
             weights = signs_of(positive)
             if bits is not None:
                 dots = xnor_matmul(
-                    bits, pack_bits(positive), latent.shape[1],
+                    bits,
+                    pack_bits(positive),
+                    latent.shape[1],
                     backend=architecture.backend,
                 )
                 products = dots.astype(np.float32)
@@ -199,7 +202,9 @@ def forward_train(
         outputs += parameters[f"hidden{layer}.beta"]
 
         passes = np.abs(outputs) <= 1
-        caches.append(_LayerCache(activations, weights, normalized, inverse_std, passes))
+        caches.append(
+            _LayerCache(activations, weights, normalized, inverse_std, passes)
+        )
         if architecture.binary:
             if architecture.binarization == "stochastic":
                 draws = rng.random(outputs.shape, dtype=np.float32)
@@ -339,7 +344,9 @@ def inference_layers(
             )
         else:
             binary.append(
-                fold_batch_norm(signs, gamma, beta, mean, variance, architecture.epsilon)
+                fold_batch_norm(
+                    signs, gamma, beta, mean, variance, architecture.epsilon
+                )
             )
     return InferenceLayers(
         first,

@@ -142,7 +142,10 @@ class BinaryLayer:
             return
         mask = _check_packed(self.mask, self.n_inputs, "mask")
         if mask.shape != weights.shape:
-            msg = f"mask must have the shape of weights {weights.shape}, got {mask.shape}."
+            msg = (
+                f"mask must have the shape of weights {weights.shape}, got "
+                f"{mask.shape}."
+            )
             raise InvalidParameterError(msg)
         object.__setattr__(self, "mask", mask)
         doubled = np.concatenate([weights & mask, weights | ~mask], axis=1)
@@ -177,8 +180,9 @@ class BinaryLayer:
                 )
                 raise InvalidParameterError(msg)
             packed_mask = pack_bits(selected)
-        return cls(pack_bits(signs >= 0), np.asarray(thresholds), signs.shape[1],
-                   packed_mask)
+        return cls(
+            pack_bits(signs >= 0), np.asarray(thresholds), signs.shape[1], packed_mask
+        )
 
     @property
     def n_outputs(self) -> int:

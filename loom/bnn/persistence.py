@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from loom.bnn.checkpoint import read_checkpoint, write_checkpoint
 from loom.bnn.engine import Architecture, Arrays, inference_layers
-from loom.bnn.optim import Adam, make_optimizer
+from loom.bnn.optim import SGD, make_optimizer
 from loom.bnn.training import EpochRecord, TrainingState
 from loom.data.schema import Schema
 from loom.exceptions import CheckpointError
@@ -94,7 +94,8 @@ def resume_state(
     advice = "pass resume=False to start over, or another checkpoint path"
     saved = {k: v for k, v in meta["options"].items() if k not in _FREE_OPTIONS}
     current = {
-        k: v for k, v in json.loads(options_json(model)).items()
+        k: v
+        for k, v in json.loads(options_json(model)).items()
         if k not in _FREE_OPTIONS
     }
     changed = sorted(key for key in current if saved.get(key) != current[key])
@@ -113,16 +114,18 @@ def resume_state(
     return _state_from(meta, arrays, where)
 
 
-def load_network(cls: type[BinaryNetwork], path: str | os.PathLike[str]) -> BinaryNetwork:
+def load_network(
+    cls: type[BinaryNetwork], path: str | os.PathLike[str]
+) -> BinaryNetwork:
     """Return the fitted network stored at `path`."""
     meta, arrays = read_checkpoint(path)
     where = repr(os.fspath(path))
     try:
         options = dict(meta["options"])
         model = cls(**{**options, "hidden_layers": tuple(options["hidden_layers"])})
-        architecture = Architecture(**{
-            **meta["architecture"], "hidden": tuple(meta["architecture"]["hidden"])
-        })
+        architecture = Architecture(
+            **{**meta["architecture"], "hidden": tuple(meta["architecture"]["hidden"])}
+        )
         dtype = object if meta["classes_dtype"] == "object" else meta["classes_dtype"]
         model.classes_ = np.array(meta["classes"], dtype=dtype)
         model.class_labels_ = tuple(meta["class_labels"])
@@ -150,10 +153,10 @@ def load_network(cls: type[BinaryNetwork], path: str | os.PathLike[str]) -> Bina
 def _training_meta(state: TrainingState) -> dict[str, Any]:
     optimizer = state.optimizer
     settings: dict[str, Any]
-    if isinstance(optimizer, Adam):
-        settings = {"name": "adam"}
+    if isinstance(optimizer, SGD):
+        settings = {"name": "sgd", "momentum": float(optimizer.momentum)}
     else:
-        settings = {"name": "sgd", "momentum": float(getattr(optimizer, "momentum"))}
+        settings = {"name": "adam"}
     settings["steps"] = optimizer.steps
     return {
         "epoch": state.epoch,
@@ -236,7 +239,7 @@ def _put(arrays: dict[str, NDArray[Any]], prefix: str, named: Arrays) -> None:
 def _take(arrays: dict[str, NDArray[Any]], prefix: str) -> Arrays:
     start = f"{prefix}/"
     return {
-        key[len(start):]: np.array(value, dtype=np.float32)
+        key[len(start) :]: np.array(value, dtype=np.float32)
         for key, value in arrays.items()
         if key.startswith(start)
     }

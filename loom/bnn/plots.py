@@ -65,17 +65,39 @@ def plot_history(
     figure = Figure(figsize=(7.5, 8.0), layout="constrained")
     loss, accuracy, gradients = figure.subplots(3, 1, sharex=True)
 
-    loss.plot(epochs, [r.train_loss for r in history], color=_TRAIN_COLOR,
-              marker="o", markersize=3, label="training")
-    accuracy.plot(epochs, [r.train_accuracy for r in history], color=_TRAIN_COLOR,
-                  marker="o", markersize=3, label="training")
+    loss.plot(
+        epochs,
+        [r.train_loss for r in history],
+        color=_TRAIN_COLOR,
+        marker="o",
+        markersize=3,
+        label="training",
+    )
+    accuracy.plot(
+        epochs,
+        [r.train_accuracy for r in history],
+        color=_TRAIN_COLOR,
+        marker="o",
+        markersize=3,
+        label="training",
+    )
     if any(not math.isnan(r.validation_loss) for r in history):
-        loss.plot(epochs, [r.validation_loss for r in history],
-                  color=_VALIDATION_COLOR, marker="o", markersize=3,
-                  label="validation")
-        accuracy.plot(epochs, [r.validation_accuracy for r in history],
-                      color=_VALIDATION_COLOR, marker="o", markersize=3,
-                      label="validation")
+        loss.plot(
+            epochs,
+            [r.validation_loss for r in history],
+            color=_VALIDATION_COLOR,
+            marker="o",
+            markersize=3,
+            label="validation",
+        )
+        accuracy.plot(
+            epochs,
+            [r.validation_accuracy for r in history],
+            color=_VALIDATION_COLOR,
+            marker="o",
+            markersize=3,
+            label="validation",
+        )
     loss.set_ylabel("cross-entropy")
     accuracy.set_ylabel("accuracy")
 

@@ -287,7 +287,9 @@ def train(
             _finish(state, data, options)
         logger.info(
             "epoch %s: loss %.4f, validation loss %.4f, validation accuracy %.3f",
-            record.epoch, record.train_loss, record.validation_loss,
+            record.epoch,
+            record.train_loss,
+            record.validation_loss,
             record.validation_accuracy,
         )
         if save is not None:
@@ -313,7 +315,7 @@ def _run_epoch(
     state: TrainingState, data: TrainingData, options: TrainingOptions, rate: float
 ) -> tuple[float, float, tuple[float, ...]] | None:
     """Train one epoch; return loss, accuracy and mean gradient norms, or None when
-    the loss stopped being finite."""
+    the loss or a gradient stopped being finite."""
     architecture = options.architecture
     n_rows = len(data.labels)
     order = state.rng.permutation(n_rows)
@@ -326,18 +328,26 @@ def _run_epoch(
         inputs = data.inputs[batch]
         bits = data.bits[batch] if data.bits is not None else None
         labels = data.labels[batch]
-        forward = forward_train(
-            architecture, state.parameters, state.buffers, inputs, bits, state.rng
-        )
-        loss, probabilities, correct = cross_entropy(forward.logits, labels)
-        if not math.isfinite(loss):
-            return None
-        gradients = backward(
-            architecture, state.parameters, forward, probabilities, labels
-        )
-        for index, prefix in enumerate(prefixes):
-            norms[index] += float(np.linalg.norm(gradients[f"{prefix}.weight"]))
-        state.optimizer.step(state.parameters, gradients, rate)
+        # Overflow and NaN are found below from the loss and the gradient norms, so
+        # NumPy's floating-point warnings would only repeat them.
+        with np.errstate(all="ignore"):
+            forward = forward_train(
+                architecture, state.parameters, state.buffers, inputs, bits, state.rng
+            )
+            loss, probabilities, correct = cross_entropy(forward.logits, labels)
+            if not math.isfinite(loss):
+                return None
+            gradients = backward(
+                architecture, state.parameters, forward, probabilities, labels
+            )
+            batch_norms = [
+                float(np.linalg.norm(gradients[f"{prefix}.weight"]))
+                for prefix in prefixes
+            ]
+            if not all(math.isfinite(norm) for norm in batch_norms):
+                return None
+            norms += batch_norms
+            state.optimizer.step(state.parameters, gradients, rate)
         if architecture.binary:
             for prefix in prefixes[:-1]:
                 weights = state.parameters[f"{prefix}.weight"]
@@ -354,7 +364,7 @@ def _validate(
     if not data.has_validation:
         return math.nan, math.nan
     assert data.validation_labels is not None
-    inputs = data.validation_inputs
+    inputs: Any = data.validation_inputs
     if architecture.binary and data.validation_bits is not None:
         inputs = data.validation_bits
     logits = evaluate_logits(architecture, state.parameters, state.buffers, inputs)
@@ -442,8 +452,8 @@ def _diverged(state: TrainingState, start: tuple[Arrays, Arrays]) -> None:
     """Stop, and go back to the best weights (or those at the start of the epoch)."""
     state.stop_reason = "diverged"
     msg = (
-        f"the training loss is not finite in epoch {state.epoch + 1}; training "
-        "stopped and the best weights so far are kept. Lower learning_rate."
+        f"the training loss or a gradient is not finite in epoch {state.epoch + 1}; "
+        "training stopped and the best weights so far are kept. Lower learning_rate."
     )
     warnings.warn(msg, GradientWarning, stacklevel=5)
     if state.best_parameters is not None and state.best_buffers is not None:
