@@ -19,6 +19,7 @@ from loom.bnn.activations import (
     neuron_name,
 )
 from loom.bnn.binarize import binarize, hard_sigmoid, sign, straight_through
+from loom.bnn.compile import CompiledRules, compile_rules
 from loom.bnn.layers import BinaryLayer, fold_batch_norm, transpose_bits
 from loom.bnn.network import BinaryNetwork
 from loom.bnn.optim import SGD, Adam, learning_rate_at
@@ -37,12 +38,14 @@ __all__ = [
     "Adam",
     "BinaryLayer",
     "BinaryNetwork",
+    "CompiledRules",
     "EpochRecord",
     "FidelityReport",
     "apply_crystals",
     "backbone_fingerprint",
     "binarize",
     "binary_activations",
+    "compile_rules",
     "crystallize_rules",
     "fidelity",
     "fold_batch_norm",

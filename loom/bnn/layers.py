@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from loom.data.bits import last_word_mask, n_words, pack_bits, unpack_bits
 from loom.exceptions import InvalidParameterError
-from loom.kernels import xnor_matmul
+from loom.kernels import xnor_matmul, xnor_threshold
 
 __all__ = ["BinaryLayer", "fold_batch_norm", "transpose_bits"]
 
@@ -94,8 +94,10 @@ class BinaryLayer:
 
     Notes
     -----
-    Without a mask, ``dot = n_inputs - 2 * popcount(input xor weight)``, one call of
-    `loom.kernels.xnor_matmul`. With a mask, each input row is repeated twice and
+    Without a mask, ``dot = n_inputs - 2 * popcount(input xor weight)``: `dots` is
+    one call of `loom.kernels.xnor_matmul`, and `forward` one call of
+    `loom.kernels.xnor_threshold`, which compares and packs inside the kernel. With
+    a mask, each input row is repeated twice and
     each weight row becomes ``[weight & mask, weight | ~mask]``: an input outside the
     mask then disagrees with exactly one of its two copies, whatever its sign, so it
     adds the same constant to every popcount, and the same unmasked product returns
@@ -218,8 +220,18 @@ class BinaryLayer:
         -------
         ndarray of shape (n_samples, n_words(n_outputs)), dtype=uint64
         """
-        fired = self.dots(inputs, backend) >= self.thresholds
-        return np.ascontiguousarray(pack_bits(fired))
+        rows = _check_packed(inputs, self.n_inputs, "inputs")
+        if self._doubled is None:
+            return xnor_threshold(
+                rows, self.weights, self.n_inputs, self.thresholds, backend=backend
+            )
+        # The doubled product is twice the masked dot product: compare with twice
+        # the thresholds.
+        doubled_rows = np.ascontiguousarray(np.concatenate([rows, rows], axis=1))
+        n_bits = 64 * doubled_rows.shape[1]
+        return xnor_threshold(
+            doubled_rows, self._doubled, n_bits, 2 * self.thresholds, backend=backend
+        )
 
 
 def fold_batch_norm(

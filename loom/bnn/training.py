@@ -125,6 +125,11 @@ def format_history(
 ) -> str:
     """Return the monitoring table of `records`, one line per epoch.
 
+    Columns: epoch, learning rate, training loss and accuracy, validation loss and
+    accuracy, then per layer the gradient norm (``grad``), the root mean square
+    weight change (``upd``), and per hidden layer the share of flipped signs
+    (``flip``), and the epoch's seconds.
+
     Parameters
     ----------
     records : list of EpochRecord
@@ -137,30 +142,29 @@ def format_history(
     --------
     >>> record = EpochRecord(1, 0.01, 0.5, 0.9, 0.4, 0.95, (0.2, 0.1), (0.01, 0.02),
     ...                      (0.05,), 0.3)
-    >>> header, row = format_history([record], ("h1", "out")).splitlines()
-    >>> header.split()[:6]
-    ['epoch', 'lr', 'loss', 'acc', 'val_loss', 'val_acc']
-    >>> row.split()[:6]
-    ['1', '0.0100', '0.5000', '0.900', '0.4000', '0.950']
-    """
-    names = ",".join(layer_names)
-    hidden = ",".join(layer_names[:-1])
+    >>> print(format_history([record], ("h1", "out")))
+    epoch      lr    loss    acc  val_loss  val_acc   grad h1  grad out    upd h1   upd out  flip h1  seconds
+        1  0.0100  0.5000  0.900    0.4000    0.950   2.0e-01   1.0e-01   1.0e-02   2.0e-02     5.0%     0.30
+    """  # noqa: E501 - the table is wider than a line of code
     lines = []
     if header:
+        columns = [f"{'grad ' + name:>9}" for name in layer_names]
+        columns += [f"{'upd ' + name:>9}" for name in layer_names]
+        columns += [f"{'flip ' + name:>8}" for name in layer_names[:-1]]
         lines.append(
-            f"epoch {'lr':>7}  loss   acc  val_loss  val_acc  "
-            f"{'grad ' + names:<14} {'update ' + names:<17} {'flips ' + hidden:<9} "
-            "seconds"
+            f"epoch {'lr':>7} {'loss':>7} {'acc':>6} {'val_loss':>9} {'val_acc':>8} "
+            + " ".join(columns)
+            + f" {'seconds':>8}"
         )
     for record in records:
-        gradients = ",".join(f"{value:.2g}" for value in record.gradient_norms)
-        updates = ",".join(f"{value:.2g}" for value in record.update_norms)
-        flips = ",".join(f"{100 * value:.1f}%" for value in record.flip_shares)
+        values = [f"{value:9.1e}" for value in record.gradient_norms]
+        values += [f"{value:9.1e}" for value in record.update_norms]
+        values += [f"{100 * value:7.1f}%" for value in record.flip_shares]
         lines.append(
-            f"{record.epoch:5d} {record.learning_rate:7.4f}  {record.train_loss:.4f}  "
-            f"{record.train_accuracy:.3f}    {record.validation_loss:.4f}    "
-            f"{record.validation_accuracy:.3f}  {gradients:<14} {updates:<17} "
-            f"{flips:>8} {record.seconds:8.2f}"
+            f"{record.epoch:5d} {record.learning_rate:7.4f} {record.train_loss:7.4f} "
+            f"{record.train_accuracy:6.3f} {record.validation_loss:9.4f} "
+            f"{record.validation_accuracy:8.3f} " + " ".join(values)
+            + f" {record.seconds:8.2f}"
         )
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from loom.kernels.scoring import (
     score_rule_sets,
     score_rules,
     xnor_matmul,
+    xnor_threshold,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "score_rule_sets",
     "score_rules",
     "xnor_matmul",
+    "xnor_threshold",
 ]
