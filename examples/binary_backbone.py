@@ -58,7 +58,10 @@ def main() -> None:
     # Rules in terms of the input bits that tell when the network predicts a 3.
     table = model.binary_activations(X_train, target_class=EXPLAINED_CLASS, layers=[])
     rules = loom.discover(
-        table, positive=str(EXPLAINED_CLASS), n_generations=60, inner_folds=0,
+        table,
+        positive=str(EXPLAINED_CLASS),
+        n_generations=60,
+        inner_folds=0,
         random_state=0,
     )
     print(f"\n{rules}")

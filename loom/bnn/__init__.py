@@ -24,17 +24,17 @@ from loom.bnn.layers import BinaryLayer, fold_batch_norm, transpose_bits
 from loom.bnn.network import BinaryNetwork
 from loom.bnn.optim import SGD, Adam, learning_rate_at
 from loom.bnn.training import (
-    EXPLODING_GRADIENT_RMS,
-    VANISHING_GRADIENT_RMS,
+    EXPLODING_GRADIENT_RATIO,
+    VANISHING_GRADIENT_RATIO,
     EpochRecord,
     format_history,
 )
 
 __all__ = [
-    "EXPLODING_GRADIENT_RMS",
+    "EXPLODING_GRADIENT_RATIO",
     "PREDICTION",
     "SGD",
-    "VANISHING_GRADIENT_RMS",
+    "VANISHING_GRADIENT_RATIO",
     "Adam",
     "BinaryLayer",
     "BinaryNetwork",

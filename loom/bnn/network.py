@@ -112,7 +112,9 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
         layer reads as +1/-1 on the XNOR-popcount path. A missing value sets no bit
         of its feature, so all of its bits read -1. ``real``: the first layer
         multiplies standardized real features by binary weights (float matmul);
-        missing values are rejected.
+        missing values are rejected. With few real features that layer is coarse:
+        its weights are +1 or -1 on every feature, so on two features each neuron
+        cuts along a diagonal.
     binary : bool, default=True
         False trains the float network of the same shape in the same code (float
         weights, hard tanh activations), the baseline for accuracy and time.
@@ -291,7 +293,8 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
             Continue from `checkpoint` when it exists: the run then ends with the
             same weights as one that was never interrupted.
         callback : callable, optional
-            Called with each epoch's `EpochRecord`, after the checkpoint is written.
+            Called with each epoch's `EpochRecord`, after the checkpoint is written;
+            the network predicts with that epoch's weights while it runs.
 
         Returns
         -------
@@ -344,8 +347,17 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
             list(architecture.hidden),
             len(encoded.labels),
         )
+        on_epoch = None
+        if callback is not None:
+            user_callback = callback
+
+            def on_epoch(record: EpochRecord) -> Any:
+                # The callback may use the network as it stands after the epoch.
+                self._adopt(state, architecture)
+                return user_callback(record)
+
         with _ThreadLimits(self.n_jobs):
-            train(state, data, options, save=save, on_epoch=callback)
+            train(state, data, options, save=save, on_epoch=on_epoch)
         self._adopt(state, architecture)
         if save is not None:
             save(state)

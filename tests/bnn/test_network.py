@@ -166,30 +166,69 @@ def test_small_data_trains_without_validation() -> None:
 
 def test_gradient_warnings_once_per_layer(digits, monkeypatch) -> None:
     X_train, _, y_train, _ = digits
-    monkeypatch.setattr(training, "EXPLODING_GRADIENT_RMS", 0.0)
+    monkeypatch.setattr(training, "EXPLODING_GRADIENT_RATIO", 0.0)
     with pytest.warns(GradientWarning, match="exploding gradients") as caught:
         BinaryNetwork(**{**SMALL, "max_epochs": 3}).fit(X_train, y_train)
     messages = [str(item.message) for item in caught]
-    assert len(messages) == 3
-    assert {message.split(" in layer ")[1].split()[0] for message in messages} == {
-        "h1",
-        "h2",
-        "out",
-    }
+    assert len(messages) == 2
+    layers = {message.split(" in layer ")[1].split()[0] for message in messages}
+    assert layers == {"h1", "h2"}
+    assert "times the output layer's, above 0;" in messages[0]
 
 
 def test_vanishing_gradient_warning(digits, monkeypatch) -> None:
     X_train, _, y_train, _ = digits
-    monkeypatch.setattr(training, "EXPLODING_GRADIENT_RMS", float("inf"))
-    monkeypatch.setattr(training, "VANISHING_GRADIENT_RMS", float("inf"))
+    monkeypatch.setattr(training, "EXPLODING_GRADIENT_RATIO", float("inf"))
+    monkeypatch.setattr(training, "VANISHING_GRADIENT_RATIO", float("inf"))
     with pytest.warns(GradientWarning) as caught:
         BinaryNetwork(**{**SMALL, "max_epochs": 2}).fit(X_train, y_train)
-    messages = sorted(str(item.message)[:34] for item in caught)
+    messages = sorted(str(item.message)[:40] for item in caught)
     assert messages == [
-        "vanishing gradients in layer h1 at",
-        "vanishing gradients in layer h2 at",
-        "vanishing gradients in layer out a",
+        "vanishing gradients in layer h1 at epoch",
+        "vanishing gradients in layer h2 at epoch",
     ]
+
+
+def test_saturated_layer_warns_vanishing(rng: np.random.Generator) -> None:
+    from loom.bnn.engine import Architecture, init_parameters
+    from loom.bnn.optim import Adam
+
+    architecture = Architecture(
+        n_inputs=20,
+        hidden=(16, 8),
+        n_classes=2,
+        binary=True,
+        real_input=True,
+        binarization="deterministic",
+        epsilon=1e-5,
+        norm_momentum=0.9,
+    )
+    parameters, buffers = init_parameters(architecture, rng)
+    # Pre-activations of 5 + 1e6 * (normalized product) lie outside [-1, 1]: the
+    # straight-through estimator passes no gradient into the second layer's
+    # weights, nor back to the first layer.
+    parameters["hidden2.gamma"][:] = 1e6
+    parameters["hidden2.beta"][:] = 5.0
+    state = training.TrainingState(parameters, buffers, Adam(), rng)
+    inputs = rng.normal(size=(200, 20)).astype(np.float32)
+    data = training.TrainingData(inputs, None, (inputs[:, 0] > 0).astype(np.intp))
+    options = training.TrainingOptions(
+        architecture,
+        max_epochs=2,
+        batch_size=50,
+        schedule="constant",
+        learning_rate=0.001,
+        final_learning_rate=0.001,
+        patience=None,
+        min_delta=0.0,
+        restore_best=True,
+    )
+    with pytest.warns(GradientWarning) as caught:
+        training.train(state, data, options)
+    messages = sorted(str(item.message) for item in caught)
+    assert len(messages) == 2
+    assert messages[0].startswith("vanishing gradients in layer h1 at epoch 1: ")
+    assert messages[1].startswith("vanishing gradients in layer h2 at epoch 1: ")
 
 
 def test_default_training_gives_no_gradient_warning(digits) -> None:
