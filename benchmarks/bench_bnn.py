@@ -10,14 +10,14 @@ one kernel). The float32 layer is NumPy's BLAS matmul, the bias and hard tanh, i
 place. Both run with the same number of threads (BLAS capped with threadpoolctl). The
 product alone (`xnor_matmul` against the matmul) is reported too.
 
-Training: scikit-learn's digits and the tic-tac-toe boards, split 75/25 (stratified,
-seeded), train the binary network and the float network (`binary=False`: float weights,
-hard tanh) with the same options; the test accuracy is measured after every epoch
-outside the timed epoch. The target accuracy is the float network's final test
-accuracy minus 2 points; the time to reach it is the sum of epoch times up to the
-first epoch at or above it. When PyTorch is installed, the same binary network written
-in plain PyTorch (a straight-through sign, the same layers and optimizer) is timed on
-the same bits.
+Training: scikit-learn's digits and the tic-tac-toe boards are split 75/25
+(stratified, seeded). The binary network and the float network (`binary=False`: float
+weights, hard tanh) train with the same options, and the test accuracy is measured
+after every epoch, outside the timed epoch. The target accuracy is the float network's
+final test accuracy minus 2 points. The time to reach it is the sum of epoch times up
+to the first epoch at or above it. When PyTorch is installed, the same binary network
+written in plain PyTorch (a straight-through sign, the same layers, initialization
+and optimizer) is timed on the same bits.
 
 The last line with --json is one JSON object of every figure.
 """
@@ -239,8 +239,8 @@ def report_training(
     print(f"  {name}:")
     for kind in ("bnn", "float"):
         print(
-            f"    {kind:5s} test accuracy {accuracy[kind]:.4f}, {epoch[kind]:.3f} s per "
-            f"epoch, {reach[kind]:.2f} s to {target:.4f}"
+            f"    {kind:5s} test accuracy {accuracy[kind]:.4f}, "
+            f"{epoch[kind]:.3f} s per epoch, {reach[kind]:.2f} s to {target:.4f}"
         )
     gap = 100 * (accuracy["bnn"] - accuracy["float"])
     print(

@@ -68,7 +68,8 @@ def main() -> None:
     held_out = model.binary_activations(X_test, target_class=EXPLAINED_CLASS, layers=[])
     print(fidelity(rules, held_out))
 
-    # The rules as binary layers on the same kernels: the same answer on every row.
+    # The rules as binary layers on the same kernels give the same prediction on
+    # every row.
     compiled = compile_rules(rules)
     sizes = " -> ".join(str(layer.n_outputs) for layer in compiled.layers)
     same = (compiled.predict(held_out) == rules.predict(held_out)).mean()

@@ -141,9 +141,9 @@ static __attribute__((target(AVX512))) void xnor_gemm_tiled_avx512(
     }
 }
 
-/* The same tile compared with the thresholds of its 16 columns: each row of the tile
- * yields 16 output bits, stored as one 16-bit chunk of the row's output words (x86 is
- * little-endian, so chunk k of a row holds its bits 16k to 16k + 15). */
+/* The same tile compared with the thresholds of its 16 columns. Each row of the tile
+ * yields 16 output bits, stored as one 16-bit chunk of the row's output words: x86 is
+ * little-endian, so chunk k of a row contains its bits 16k to 16k + 15. */
 static inline __attribute__((always_inline, target(AVX512))) void xnor_threshold_tile_avx512(
     const uint64_t *a, const uint64_t *bt, const int64_t padded, const int64_t n_b,
     const int64_t n_words, const int64_t n_bits, const int64_t *thresholds,

@@ -71,14 +71,18 @@ def neuron_name(layer: int, index: int) -> str:
 def backbone_fingerprint(model: BinaryNetwork) -> str:
     """Return the SHA-256 hex digest of what a fitted binary network computes.
 
-    The digest covers, in order: a header in canonical JSON (the format number, the
-    input schema's dict, the class labels, the input layer kind and the layer
-    widths); for a real-valued input layer, its packed weight signs, its cuts
-    (float64), their directions and the features' center and scale (float32); for
-    every layer on packed bits, its weight words (uint64) and integer thresholds
-    (int64), with batch normalization folded in; and the output layer's weights and
-    bias (float32). Every array is hashed little-endian. Two networks with the same
-    digest give the same activations and predictions on the same rows.
+    The digest covers these parts, in order, with every array hashed little-endian:
+
+    1. a header in canonical JSON: the format number, the input schema's dict, the
+       class labels, the input layer kind and the layer widths;
+    2. for a real-valued input layer, its packed weight signs, its cuts (float64),
+       their directions (int8), and the features' center and scale (float32);
+    3. for every layer on packed bits, its weight words (uint64) and integer
+       thresholds (int64), with batch normalization folded in;
+    4. the output layer's weights and bias (float32).
+
+    Two networks with the same digest give the same activations and predictions on
+    the same rows.
     """
     layers = model._inference_layers()
     return fingerprint_of(
@@ -369,7 +373,8 @@ def fidelity(rules: RuleSet, table: BitTable) -> FidelityReport:
         Rules found by `loom.discover` on an activation table.
     table : BitTable
         An activation table of the same network (usually of held-out rows) whose
-        target is the rules' target; it holds the network's value.
+        target is the rules' target. Its target column contains the network's
+        values.
 
     Raises
     ------

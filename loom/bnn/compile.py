@@ -1,9 +1,9 @@
 """Rule sets compiled into binary layers that run on the XNOR-popcount kernels.
 
-`compile_rules` turns a `RuleSet` into a stack of `BinaryLayer`: a conjunction of
-literals is one neuron with a mask and a threshold, the rules of a class are an OR
-neuron over them, and a decision list (or a rule set whose rules predict different
-classes) gets a cascade layer where each rule fires only if no earlier rule matched.
+`compile_rules` turns a `RuleSet` into a stack of `BinaryLayer`. A conjunction of
+literals is one neuron with a mask and a threshold, and the rules of a class are an
+OR neuron over them. A decision list, or a rule set whose rules predict different
+classes, gets a cascade layer where each rule fires only if no earlier rule matched.
 The compiled layers predict exactly what `RuleSet.predict` predicts.
 
 Input encoding: every bit column ``c`` of the rule set's schema, other than the
@@ -205,15 +205,16 @@ def compile_rules(rules: RuleSet) -> CompiledRules:
 
     Notes
     -----
-    The prediction follows `RuleSet.predict`: the deciding rule is the first rule
-    that matches in a decision list, and in a rule set the matching rule of highest
-    confidence (the first on a tie); the prediction is the class of highest
-    Laplace-smoothed count of the deciding rule (or of the default). The layers are,
-    those not needed being left out: threshold units for cardinality conditions;
-    one conjunction neuron per term of each condition in disjunctive normal form;
-    one OR neuron per rule over its terms; a cascade with one neuron per rule (it
-    matches and no earlier one did) plus one for "no rule matched"; one OR neuron
-    per class.
+    The prediction follows `RuleSet.predict`. In a decision list the first rule that
+    matches decides. In a rule set the matching rule of highest confidence decides,
+    the first one on a tie. The prediction is the class of highest Laplace-smoothed
+    count of the deciding rule, or of the default where no rule matches.
+
+    The layers are these, each left out where it is not needed: threshold units for
+    cardinality conditions; one conjunction neuron per term of each condition in
+    disjunctive normal form; one OR neuron per rule over its terms; a cascade with
+    one neuron per rule (it matches and no earlier one did) and one for "no rule
+    matched"; one OR neuron per class.
 
     Examples
     --------
@@ -468,7 +469,7 @@ class _Builder:
 def _simplify(dnf: Dnf, n_base: int) -> Dnf:
     """Drop terms that require both bits of a column (true and false, which no row
     has) and repeated terms, keeping the order of first occurrences."""
-    kept: list[Term] = []
+    unique: list[Term] = []
     for term in dnf:
         required = {
             bits[0]
@@ -477,9 +478,9 @@ def _simplify(dnf: Dnf, n_base: int) -> Dnf:
         }
         if any(bit ^ 1 in required for bit in required):
             continue
-        if term not in kept:
-            kept.append(term)
-    return kept
+        if term not in unique:
+            unique.append(term)
+    return unique
 
 
 def _product(parts: Sequence[Dnf]) -> Dnf:

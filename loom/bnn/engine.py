@@ -1,11 +1,12 @@
 """The arithmetic of `BinaryNetwork`: parameters, the training forward and backward
 pass, and inference on packed bits.
 
-Parameters live in a dict of named float32 arrays (``hidden1.weight``,
-``hidden1.gamma``, ``hidden1.beta``, ..., ``output.weight``, ``output.bias``) and the
-batch-normalization statistics in a dict of buffers (``hidden1.mean``,
+Parameters live in a dict of named float32 arrays: ``hidden1.weight``,
+``hidden1.gamma``, ``hidden1.beta``, ..., ``output.weight`` and ``output.bias``. The
+batch-normalization statistics live in a dict of buffers: ``hidden1.mean``,
 ``hidden1.variance``, ..., and ``input.center``, ``input.scale`` for a real-valued
-input layer), which is the form checkpoints store. Inputs are checked by the caller.
+input layer. Checkpoints store both dicts as they are. Inputs are checked by the
+caller.
 """
 
 from __future__ import annotations

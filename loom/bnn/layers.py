@@ -1,7 +1,7 @@
 """Binary layers on packed bits: `BinaryLayer`, the folding of batch normalization into
 integer thresholds, and the transposition between row-packed and column-packed bits.
 
-A row-packed matrix holds one row per sample and packs its features along the last
+A row-packed matrix has one row per sample and packs its features along the last
 axis (bit ``j % 64`` of word ``j // 64`` is feature ``j``, bit 1 for +1), as
 `loom.kernels.xnor_matmul` takes it. A `BitTable` is column-packed: one row of words
 per bit column, packed along the samples.
@@ -80,7 +80,8 @@ class BinaryLayer:
         dot[i, j] = sum over k in mask[j] of weight[j, k] * input[i, k]
 
     A conjunction of k required inputs is a neuron with those k inputs in its mask,
-    weight +1 on each and threshold k; an OR of them has threshold ``2 - k``.
+    weight +1 on each and threshold k. An OR of the same inputs has threshold
+    ``2 - k``, because one agreeing input gives a dot product of ``1 - (k - 1)``.
 
     Parameters
     ----------

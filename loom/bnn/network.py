@@ -97,10 +97,11 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
     (+1 or -1), normalizes them (batch normalization) and outputs their signs. At
     inference the normalization and sign fold into one integer threshold per
     neuron, and every layer whose inputs are bits runs on packed bits with XNOR and
-    popcount (`loom.kernels.xnor_matmul`). Training keeps latent float32 weights,
-    clipped to [-1, 1], and updates them with full-precision gradients; the sign's
-    gradient is the straight-through estimator (passed where the pre-activation is
-    in [-1, 1]). A value binarizes to +1 when it is ``>= 0``, so 0 and -0.0 give +1.
+    popcount (`loom.kernels.xnor_threshold`). Training keeps latent float32
+    weights, clipped to [-1, 1], and updates them with full-precision gradients. The
+    sign's gradient is the straight-through estimator: it passes where the
+    pre-activation is in [-1, 1]. A value binarizes to +1 when it is ``>= 0``, so 0
+    and -0.0 give +1.
 
     Parameters
     ----------
@@ -352,7 +353,7 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
             user_callback = callback
 
             def on_epoch(record: EpochRecord) -> Any:
-                # The callback may use the network as it stands after the epoch.
+                # The callback may predict with the weights of the epoch just ended.
                 self._adopt(state, architecture)
                 return user_callback(record)
 
@@ -361,6 +362,12 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
         self._adopt(state, architecture)
         if save is not None:
             save(state)
+        logger.info(
+            "trained %s epochs, stopped by %s; the weights are those of epoch %s",
+            self.n_iter_,
+            self.stop_reason_,
+            self.best_epoch_ or self.n_iter_,
+        )
         return self
 
     def _check_options(self) -> None:
@@ -703,12 +710,12 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
             return TrainingData(encoded.inputs, encoded.bits, encoded.labels)
         split = np.random.default_rng(np.random.SeedSequence(self._entropy).spawn(3)[2])
         held_out = _stratified_rows(encoded.labels, self.validation_fraction, split)
-        kept = np.setdiff1d(np.arange(n_rows), held_out)
+        training_rows = np.setdiff1d(np.arange(n_rows), held_out)
         bits = encoded.bits
         return TrainingData(
-            encoded.inputs[kept],
-            None if bits is None else bits[kept],
-            encoded.labels[kept],
+            encoded.inputs[training_rows],
+            None if bits is None else bits[training_rows],
+            encoded.labels[training_rows],
             encoded.inputs[held_out],
             None if bits is None else bits[held_out],
             encoded.labels[held_out],
@@ -782,6 +789,8 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
         `loom.bnn.activations.backbone_fingerprint`."""
         from loom.bnn.activations import backbone_fingerprint
 
+        check_is_fitted(self)
+        self._require_binary("a backbone fingerprint")
         return backbone_fingerprint(self)
 
     def binary_activations(
@@ -875,7 +884,7 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted network with its training state to a ``.npz`` file.
 
-        The file holds the latent and binary weights, the schema, the options and
+        The file contains the latent and binary weights, the schema, the options and
         the optimizer's state, so `load` restores a network that predicts the same
         and `fit(..., checkpoint=path, resume=True)` can continue its training.
         """
@@ -899,10 +908,10 @@ class BinaryNetwork(ClassifierMixin, BaseEstimator):
 
         return load_network(cls, path)
 
-    def _require_binary(self, what: str) -> None:
+    def _require_binary(self, purpose: str) -> None:
         if not self.binary:
             msg = (
-                f"{what} needs a binary network; this one was trained with "
+                f"{purpose} needs a binary network; this one was trained with "
                 "binary=False. Train with binary=True."
             )
             raise InvalidParameterError(msg)

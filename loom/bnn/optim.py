@@ -34,7 +34,7 @@ OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 
 
 class Optimizer:
-    """Base class of the optimizers: `step` applies one update, `state` holds the
+    """Base class of the optimizers: `step` applies one update, `state` contains the
     named arrays and `steps` counts the updates."""
 
     def __init__(self) -> None:

@@ -1,10 +1,13 @@
 """The training loop of `BinaryNetwork`: epochs of mini-batches, the learning-rate
 schedule, validation, early stopping, monitoring per epoch and gradient warnings.
 
-Monitoring, per epoch: training loss and accuracy (over the epoch's batches, in
-training mode), validation loss and accuracy (on the inference path), the gradient
-norm of each layer's weights (mean over batches), the root mean square change of each
-layer's weights over the epoch, and the share of latent weights whose sign flipped.
+Monitoring records, per epoch:
+
+- the training loss and accuracy, over the epoch's batches in training mode;
+- the validation loss and accuracy, on the inference path;
+- the gradient norm of each layer's weights, as a mean over batches;
+- the root mean square change of each layer's weights over the epoch;
+- the share of each hidden layer's latent weights whose sign flipped.
 
 Gradient warnings compare, per epoch, each hidden layer's root mean square weight
 gradient (its mean gradient norm divided by the square root of its number of weights)
@@ -61,9 +64,9 @@ logger = logging.getLogger(__name__)
 EXPLODING_GRADIENT_RATIO = 1e3
 """A hidden layer whose root mean square gradient is more than this many times the
 output layer's warns of exploding gradients. In healthy runs the ratio stayed between
-0.01 and 3 (digits and tic-tac-toe, binary and float networks of up to three layers
-of 1,024 neurons); it reached 240 where batch normalization divided by a near-zero
-batch deviation (two real features, 21 rows)."""
+0.01 and 3, on digits and tic-tac-toe with binary and float networks of up to three
+layers of 1,024 neurons. It reached 240 where batch normalization divided by a
+near-zero batch deviation (two real features, 21 rows)."""
 
 VANISHING_GRADIENT_RATIO = 1e-4
 """A hidden layer whose root mean square gradient is less than this share of the
@@ -214,7 +217,7 @@ class TrainingOptions:
 
 @dataclass
 class TrainingState:
-    """Everything a checkpoint holds to resume training exactly where it stopped."""
+    """Everything a checkpoint stores to resume training exactly where it stopped."""
 
     parameters: Arrays
     buffers: Arrays

@@ -169,7 +169,7 @@ def test_board_rule_set_is_one_conjunction_per_rule(boards: pd.DataFrame) -> Non
     assert conjunctions.n_outputs == len(rules.rules)
     assert output.n_outputs == 2
     assert conjunctions.n_inputs == 2 * 27  # nine squares, three values each
-    # Each neuron's mask holds its rule's literals, each weighted +1.
+    # Each neuron's mask contains its rule's literals, each weighted +1.
     literals = [len(rule.condition.operands) for rule in rules.rules]
     masks = np.unpackbits(conjunctions.mask.view(np.uint8), axis=1).sum(axis=1)
     assert masks.tolist() == literals

@@ -66,10 +66,12 @@ def test_sgd_nesterov_looks_ahead() -> None:
 
 
 def test_optimizer_skips_parameters_without_gradient() -> None:
-    kept = np.array([1.0], dtype=np.float32)
+    untouched = np.array([1.0], dtype=np.float32)
     moved = np.array([1.0], dtype=np.float32)
-    Adam().step({"kept": kept, "moved": moved}, {"moved": np.ones(1, np.float32)}, 0.1)
-    assert kept.tolist() == [1.0]
+    Adam().step(
+        {"untouched": untouched, "moved": moved}, {"moved": np.ones(1, np.float32)}, 0.1
+    )
+    assert untouched.tolist() == [1.0]
     assert moved[0] < 1.0
 
 
