@@ -51,10 +51,18 @@ HIDDEN = (256, 256)
 
 
 def best_time(function: Callable[[], object], repeat: int) -> float:
-    """Shortest of `repeat` timed runs after one warm-up run, in seconds."""
+    """Shortest timed run after one warm-up run, in seconds.
+
+    Runs at least `repeat` times and for at least half a second (at most 5,000
+    runs), so that a short call is timed across many scheduler slices and the
+    minimum is one that no other process interrupted.
+    """
     function()
-    times = []
-    for _ in range(repeat):
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < repeat or (
+        time.perf_counter() - started < 0.5 and len(times) < 5000
+    ):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
