@@ -14,7 +14,7 @@ keeps working::
     │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
     │   ├── TargetError                     a missing or unusable target column
     │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
-    ├── CheckpointError (ValueError)        a model or checkpoint file that cannot be used
+    ├── CheckpointError (ValueError)        an unusable saved network or checkpoint
     ├── InvalidParameterError (ValueError)  an argument outside its allowed values
     ├── KnowledgeBaseClosedError (ValueError)  a query on a closed knowledge base
     ├── MissingDependencyError (ImportError)  an optional package is not installed

@@ -210,11 +210,14 @@ def compile_rules(rules: RuleSet) -> CompiledRules:
     the first one on a tie. The prediction is the class of highest Laplace-smoothed
     count of the deciding rule, or of the default where no rule matches.
 
-    The layers are these, each left out where it is not needed: threshold units for
-    cardinality conditions; one conjunction neuron per term of each condition in
-    disjunctive normal form; one OR neuron per rule over its terms; a cascade with
-    one neuron per rule (it matches and no earlier one did) and one for "no rule
-    matched"; one OR neuron per class.
+    The layers, in order, each left out where it is not needed:
+
+    1. threshold units for cardinality conditions;
+    2. one conjunction neuron per term of each condition in disjunctive normal form;
+    3. one OR neuron per rule over its terms;
+    4. a cascade with one neuron per rule (it matches and no earlier one did) and one
+       for "no rule matched";
+    5. one OR neuron per class.
 
     Examples
     --------
@@ -513,15 +516,15 @@ def _layer(n_inputs: int, rows: list[tuple[dict[int, bool], int]]) -> BinaryLaye
 
 
 def _and_layer(groups: list[list[int]], n_inputs: int) -> BinaryLayer:
-    """One neuron per group, firing when every input of the group is +1."""
+    """Build one neuron per group that fires when every input of the group is +1."""
     return _layer(
         n_inputs, [({i: True for i in group}, len(group)) for group in groups]
     )
 
 
 def _or_layer(groups: list[list[int]], n_inputs: int) -> BinaryLayer:
-    """One neuron per group, firing when an input of the group is +1 (never for an
-    empty group): at least one agreement is a dot product of at least 2 - size."""
+    """Build one neuron per group that fires when an input of the group is +1, and
+    never for an empty group. One agreement is a dot product of at least 2 - size."""
     return _layer(
         n_inputs,
         [
@@ -532,8 +535,8 @@ def _or_layer(groups: list[list[int]], n_inputs: int) -> BinaryLayer:
 
 
 def _threshold_layer(atoms: list[Atom], n_inputs: int) -> BinaryLayer:
-    """One neuron per atom: at least `threshold` of its m inputs are +1, a dot
-    product of at least ``2 * threshold - m``."""
+    """Build one neuron per atom that fires when at least `threshold` of its m inputs
+    are +1, which is a dot product of at least ``2 * threshold - m``."""
     return _layer(
         n_inputs,
         [
@@ -544,8 +547,8 @@ def _threshold_layer(atoms: list[Atom], n_inputs: int) -> BinaryLayer:
 
 
 def _laplace_argmax(counts: Sequence[int]) -> int:
-    """The class `RuleSet.predict` gives a rule: the largest Laplace-smoothed share,
-    the first on a tie, computed as `RuleSet.predict_proba` computes it."""
+    """Return the class `RuleSet.predict` gives a rule: the largest Laplace-smoothed
+    share, the first on a tie, computed as `RuleSet.predict_proba` computes it."""
     smoothed = np.asarray(counts, dtype=np.float64) + 1.0
     return int(np.argmax(smoothed / smoothed.sum()))
 
@@ -590,7 +593,8 @@ def _decision_layers(rules: RuleSet, n_rules: int) -> list[BinaryLayer]:
 def _class_neuron(
     members: list[int], is_default: bool, n_rules: int
 ) -> tuple[dict[int, bool], int]:
-    """The output neuron of a class in a rule set whose rules share one class."""
+    """Return the output neuron of a class in a rule set whose rules share one
+    class."""
     if members and is_default:
         return {}, 0  # every row: matched or not, the class is the same
     if members:

@@ -137,7 +137,7 @@ class _LayerCache:
 
 @dataclass
 class Forward:
-    """What the backward pass needs from a training forward pass."""
+    """The values of a training forward pass that the backward pass reads."""
 
     logits: Floats
     last: Floats
@@ -313,6 +313,9 @@ class RealInputLayer:
 
     def forward(self, features: Floats) -> Words:
         """Return the row-packed outputs for standardized float32 features."""
+        # NOTE: BLAS may sum in another order for another batch shape or thread
+        # count, so a product within rounding of its cut can flip. The binary input
+        # layer has no such case.
         products = (features @ self.signs.T).astype(np.float64)
         fired = np.where(
             self.direction > 0,

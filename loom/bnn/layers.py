@@ -97,12 +97,13 @@ class BinaryLayer:
     -----
     Without a mask, ``dot = n_inputs - 2 * popcount(input xor weight)``: `dots` is
     one call of `loom.kernels.xnor_matmul`, and `forward` one call of
-    `loom.kernels.xnor_threshold`, which compares and packs inside the kernel. With
-    a mask, each input row is repeated twice and
-    each weight row becomes ``[weight & mask, weight | ~mask]``: an input outside the
-    mask then disagrees with exactly one of its two copies, whatever its sign, so it
-    adds the same constant to every popcount, and the same unmasked product returns
-    twice the masked dot product.
+    `loom.kernels.xnor_threshold`, which compares and packs inside the kernel.
+
+    With a mask, each input row is repeated twice and each weight row becomes
+    ``[weight & mask, weight | ~mask]``. An input outside the mask then disagrees
+    with exactly one of its two copies, whatever its sign, so it adds the same
+    constant to every popcount. The same unmasked product then returns twice the
+    masked dot product.
 
     Examples
     --------
@@ -124,13 +125,14 @@ class BinaryLayer:
 
     def __post_init__(self) -> None:
         n_inputs = self.n_inputs
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int | np.integer):
-            msg = f"n_inputs must be an int >= 0, got {n_inputs!r}."
-            raise InvalidParameterError(msg)
-        if n_inputs < 0:
+        is_int = isinstance(n_inputs, int | np.integer) and not isinstance(
+            n_inputs, bool
+        )
+        if not is_int or n_inputs < 0:
             msg = f"n_inputs must be an int >= 0, got {n_inputs!r}."
             raise InvalidParameterError(msg)
         object.__setattr__(self, "n_inputs", int(n_inputs))
+
         weights = _check_packed(self.weights, self.n_inputs, "weights")
         thresholds = np.asarray(self.thresholds)
         if thresholds.dtype.kind not in "iu" or thresholds.shape != weights.shape[:1]:
@@ -141,6 +143,7 @@ class BinaryLayer:
             raise InvalidParameterError(msg)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "thresholds", thresholds.astype(np.int64))
+
         if self.mask is None:
             return
         mask = _check_packed(self.mask, self.n_inputs, "mask")

@@ -1023,15 +1023,14 @@ def _number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> None:
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-    if ok and low is not None:
-        ok = float(value) > low if low_open else float(value) >= low  # type: ignore[arg-type]
-    if ok and high is not None:
-        ok = float(value) < high if high_open else float(value) <= high  # type: ignore[arg-type]
+    ok = False
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        ok = math.isfinite(number)
+        if ok and low is not None:
+            ok = number > low if low_open else number >= low
+        if ok and high is not None:
+            ok = number < high if high_open else number <= high
     if ok:
         return
     left = "(" if low_open else "["

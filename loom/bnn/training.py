@@ -10,9 +10,10 @@ Monitoring records, per epoch:
 - the share of each hidden layer's latent weights whose sign flipped.
 
 Gradient warnings compare, per epoch, each hidden layer's root mean square weight
-gradient (its mean gradient norm divided by the square root of its number of weights)
-with the output layer's: a ratio above `EXPLODING_GRADIENT_RATIO` means the gradient
-grows on its way back, one below `VANISHING_GRADIENT_RATIO` that it dies out. The
+gradient with the output layer's. The root mean square gradient is the mean gradient
+norm divided by the square root of the number of weights. A ratio above
+`EXPLODING_GRADIENT_RATIO` means the gradient grows on its way back, and one below
+`VANISHING_GRADIENT_RATIO` that it dies out. The
 output layer is the reference because its gradient is bounded by construction (each
 entry is at most the output scale, 1 / sqrt(width)). Each layer warns at most once per
 kind and fit; later epochs past a limit are logged at DEBUG level. A loss or gradient
@@ -339,10 +340,12 @@ def _run_epoch(
     norms = np.zeros(len(prefixes))
     total_loss = 0.0
     total_correct = 0
+
     for batch in np.array_split(order, n_batches):
         inputs = data.inputs[batch]
         bits = data.bits[batch] if data.bits is not None else None
         labels = data.labels[batch]
+
         # Overflow and NaN are found below from the loss and the gradient norms, so
         # NumPy's floating-point warnings would only repeat them.
         with np.errstate(all="ignore"):
@@ -352,6 +355,7 @@ def _run_epoch(
             loss, probabilities, correct = cross_entropy(forward.logits, labels)
             if not math.isfinite(loss):
                 return None
+
             gradients = backward(
                 architecture, state.parameters, forward, probabilities, labels
             )
@@ -363,12 +367,14 @@ def _run_epoch(
                 return None
             norms += batch_norms
             state.optimizer.step(state.parameters, gradients, rate)
+
         if architecture.binary:
             for prefix in prefixes[:-1]:
                 weights = state.parameters[f"{prefix}.weight"]
                 np.clip(weights, -1.0, 1.0, out=weights)
         total_loss += loss * len(batch)
         total_correct += correct
+
     gradient_norms = tuple(float(value) for value in norms / n_batches)
     return total_loss / n_rows, total_correct / n_rows, gradient_norms
 

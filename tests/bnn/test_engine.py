@@ -92,15 +92,18 @@ def reference_binary_gradients(
     normalized = (products - mean) / np.sqrt(variance + epsilon)
     pre = parameters["hidden1.gamma"] * normalized + parameters["hidden1.beta"]
     hidden = np.where(pre >= 0, 1.0, -1.0)
+
     scale = 1 / np.sqrt(hidden.shape[1])
     logits = hidden @ parameters["output.weight"].T * scale + parameters["output.bias"]
     probabilities = np.exp(logits - logits.max(1, keepdims=True))
     probabilities /= probabilities.sum(1, keepdims=True)
+
     delta = probabilities.copy()
     delta[np.arange(len(labels)), labels] -= 1
     delta /= len(labels)
     upstream = delta @ parameters["output.weight"] * scale
     upstream = upstream * (np.abs(pre) <= 1)  # the straight-through estimator
+
     n = len(labels)
     d_normalized = upstream * parameters["hidden1.gamma"]
     d_products = (
@@ -108,6 +111,7 @@ def reference_binary_gradients(
         - d_normalized.sum(0)
         - normalized * (d_normalized * normalized).sum(0)
     ) / (n * np.sqrt(variance + epsilon))
+
     return {
         "output.weight": delta.T @ hidden * scale,
         "output.bias": delta.sum(0),
