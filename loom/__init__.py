@@ -32,6 +32,7 @@ from loom.reason import (
 )
 
 __all__ = [
+    "BinaryNetwork",
     "BitTable",
     "Budget",
     "Classification",
@@ -71,11 +72,15 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:
-    # LoomClassifier imports scikit-learn, which takes about a second; only code that
-    # uses the estimator pays for it.
+    # LoomClassifier and BinaryNetwork import scikit-learn, which takes about a
+    # second; only code that uses them pays for it.
     if name == "LoomClassifier":
         from loom.estimator import LoomClassifier
 
         return LoomClassifier
+    if name == "BinaryNetwork":
+        from loom.bnn import BinaryNetwork
+
+        return BinaryNetwork
     msg = f"module 'loom' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -14,6 +14,7 @@ keeps working::
     │   ├── CsvFormatError                  a malformed CSV file (bad row, bad header)
     │   ├── TargetError                     a missing or unusable target column
     │   └── MemoryLimitError (MemoryError)  an encoding larger than the memory limit
+    ├── CheckpointError (ValueError)        an unusable saved network or checkpoint
     ├── InvalidParameterError (ValueError)  an argument outside its allowed values
     ├── KnowledgeBaseClosedError (ValueError)  a query on a closed knowledge base
     ├── MissingDependencyError (ImportError)  an optional package is not installed
@@ -29,6 +30,7 @@ keeps working::
     LoomWarning (UserWarning)
     ├── ConstantFeatureWarning              a feature with one value gives no literals
     ├── ForeignCrystalWarning               crystals from another data set or backbone
+    ├── GradientWarning                     exploding or vanishing gradients in training
     ├── KernelBackendWarning                the C kernels did not load; Numba serves
     └── UnseenValueWarning                  a value the schema does not know
 """
@@ -36,6 +38,7 @@ keeps working::
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
     "ConstantFeatureWarning",
     "ConstraintError",
     "ConstraintFormatError",
@@ -46,6 +49,7 @@ __all__ = [
     "DataError",
     "DataFileNotFoundError",
     "ForeignCrystalWarning",
+    "GradientWarning",
     "InvalidParameterError",
     "KernelBackendWarning",
     "KnowledgeBaseClosedError",
@@ -134,6 +138,11 @@ class MemoryLimitError(DataError, MemoryError):
     """An encoding would need more memory than the limit allows."""
 
 
+class CheckpointError(LoomError, ValueError):
+    """A saved model or training checkpoint that cannot be read, or that was written
+    for other data or options than the run that resumes from it."""
+
+
 class InvalidParameterError(LoomError, ValueError):
     """An argument outside its allowed values."""
 
@@ -196,3 +205,8 @@ class UnseenValueWarning(LoomWarning):
 
 class ForeignCrystalWarning(LoomWarning):
     """Crystals recorded on another data set or backbone are applied to this one."""
+
+
+class GradientWarning(LoomWarning):
+    """Gradients of a network layer grew or shrank past the documented limits, or the
+    training loss stopped being finite."""

@@ -345,6 +345,28 @@ static TARGET void NAME(xnor_gemm)(const uint64_t *a, const uint64_t *b,
     }
 }
 
+/* XNOR-popcount product compared with a threshold per row of B, written as bits: bit
+ * j of out row i is set where n_bits - 2 * popcount(a[i] xor b[j]) >= thresholds[j]. */
+static TARGET void NAME(xnor_threshold)(const uint64_t *a, const uint64_t *b,
+                                        const int64_t n_b, const int64_t n_words,
+                                        const int64_t n_bits, const int64_t *thresholds,
+                                        const int64_t row_start, const int64_t row_stop,
+                                        uint64_t *out, const int64_t out_words) {
+    for (int64_t i = row_start; i < row_stop; i++) {
+        const uint64_t *row = a + i * n_words;
+        uint64_t *target = out + i * out_words;
+        for (int64_t k = 0; k < out_words; k++) target[k] = 0;
+        for (int64_t j = 0; j < n_b; j++) {
+            const uint64_t *column = b + j * n_words;
+            uint64_t differences = 0;
+            for (int64_t w = 0; w < n_words; w++)
+                differences += (uint64_t)__builtin_popcountll(row[w] ^ column[w]);
+            if (n_bits - 2 * (int64_t)differences >= thresholds[j])
+                target[j >> 6] |= (uint64_t)1 << (j & 63);
+        }
+    }
+}
+
 #undef NAME
 #undef JOIN
 #undef JOIN_

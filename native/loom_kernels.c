@@ -140,6 +140,71 @@ static __attribute__((target(AVX512))) void xnor_gemm_tiled_avx512(
         }
     }
 }
+
+/* The same tile compared with the thresholds of its 16 columns. Each row of the tile
+ * yields 16 output bits, stored as one 16-bit chunk of the row's output words: x86 is
+ * little-endian, so chunk k of a row contains its bits 16k to 16k + 15. */
+static inline __attribute__((always_inline, target(AVX512))) void xnor_threshold_tile_avx512(
+    const uint64_t *a, const uint64_t *bt, const int64_t padded, const int64_t n_b,
+    const int64_t n_words, const int64_t n_bits, const int64_t *thresholds,
+    const int64_t i, const int64_t j, const int rows, uint16_t *out, const int64_t chunks) {
+    __m512i sums[XNOR_ROWS][2];
+    for (int r = 0; r < XNOR_ROWS; r++) sums[r][0] = sums[r][1] = _mm512_setzero_si512();
+    const uint64_t *column = bt + j;
+    for (int64_t w = 0; w < n_words; w++) {
+        const __m512i low = _mm512_loadu_si512((const void *)(column + w * padded));
+        const __m512i high = _mm512_loadu_si512((const void *)(column + w * padded + 8));
+        for (int r = 0; r < rows; r++) {
+            const __m512i word = _mm512_set1_epi64((long long)a[(i + r) * n_words + w]);
+            sums[r][0] = _mm512_add_epi64(sums[r][0],
+                                          _mm512_popcnt_epi64(_mm512_xor_si512(word, low)));
+            sums[r][1] = _mm512_add_epi64(sums[r][1],
+                                          _mm512_popcnt_epi64(_mm512_xor_si512(word, high)));
+        }
+    }
+    const __m512i total = _mm512_set1_epi64(n_bits);
+    const int64_t left = n_b - j;
+    const __mmask8 low_lanes = left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1);
+    const __mmask8 high_lanes =
+        left >= 16 ? 0xFF : (left <= 8 ? 0 : (__mmask8)((1u << (left - 8)) - 1));
+    /* Masked loads read no memory in their masked-off lanes. */
+    const __m512i low_cut = _mm512_maskz_loadu_epi64(low_lanes, thresholds + j);
+    const __m512i high_cut = _mm512_maskz_loadu_epi64(high_lanes, thresholds + j + 8);
+    for (int r = 0; r < rows; r++) {
+        const __m512i low = _mm512_sub_epi64(total, _mm512_slli_epi64(sums[r][0], 1));
+        const __m512i high = _mm512_sub_epi64(total, _mm512_slli_epi64(sums[r][1], 1));
+        const __mmask8 low_bits = _mm512_mask_cmpge_epi64_mask(low_lanes, low, low_cut);
+        const __mmask8 high_bits = _mm512_mask_cmpge_epi64_mask(high_lanes, high, high_cut);
+        out[(i + r) * chunks + j / 16] = (uint16_t)(low_bits | ((unsigned)high_bits << 8));
+    }
+}
+
+/* Rows of the output are zeroed first, since tiles write only the chunks of columns
+ * that exist. */
+static __attribute__((target(AVX512))) void xnor_threshold_tiled_avx512(
+    const uint64_t *a, const uint64_t *b, uint64_t *bt, const int64_t padded,
+    const int64_t n_b, const int64_t n_words, const int64_t n_bits,
+    const int64_t *thresholds, const int64_t row_start, const int64_t row_stop,
+    uint64_t *out, const int64_t out_words) {
+    for (int64_t w = 0; w < n_words; w++) {
+        for (int64_t j = 0; j < n_b; j++) bt[w * padded + j] = b[j * n_words + w];
+        for (int64_t j = n_b; j < padded; j++) bt[w * padded + j] = 0;
+    }
+    memset(out + row_start * out_words, 0,
+           sizeof(uint64_t) * (size_t)((row_stop - row_start) * out_words));
+    uint16_t *chunks = (uint16_t *)out;
+    for (int64_t j = 0; j < n_b; j += 16) {
+        for (int64_t i = row_start; i < row_stop; i += XNOR_ROWS) {
+            const int rows = (row_stop - i >= XNOR_ROWS) ? XNOR_ROWS : (int)(row_stop - i);
+            if (rows == XNOR_ROWS)
+                xnor_threshold_tile_avx512(a, bt, padded, n_b, n_words, n_bits, thresholds,
+                                           i, j, XNOR_ROWS, chunks, 4 * out_words);
+            else
+                xnor_threshold_tile_avx512(a, bt, padded, n_b, n_words, n_bits, thresholds,
+                                           i, j, rows, chunks, 4 * out_words);
+        }
+    }
+}
 #endif
 
 /* ------------------------------------------------------------------------- */
@@ -542,6 +607,55 @@ done:
     return result;
 }
 
+/* xnor_threshold(a, b, n_bits, thresholds, row_start, row_stop, out) */
+static PyObject *py_xnor_threshold(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (check_count(nargs, 7, "xnor_threshold")) return NULL;
+    const int64_t n_bits = PyLong_AsLongLong(args[2]);
+    const int64_t row_start = PyLong_AsLongLong(args[4]), row_stop = PyLong_AsLongLong(args[5]);
+    if (PyErr_Occurred()) return NULL;
+    Buffers buffers = {.count = 0};
+    PyObject *result = NULL;
+    uint64_t *transposed = NULL;
+    void *a, *b, *thresholds, *out;
+    if (take(&buffers, args[0], 2, 8, 0, "a", 0, &a) ||
+        take(&buffers, args[1], 2, 8, 0, "b", 0, &b) ||
+        take(&buffers, args[3], 1, 8, 0, "thresholds", 0, &thresholds) ||
+        take(&buffers, args[6], 2, 8, 1, "out", 0, &out))
+        goto done;
+    const int64_t n_words = dimension(&buffers, a, 1), n_b = dimension(&buffers, b, 0);
+    const int64_t out_words = dimension(&buffers, out, 1);
+    const int isa = active_isa;
+#ifdef LOOM_X86
+    const int64_t padded = (n_b + 15) / 16 * 16;
+    if (isa == ISA_AVX512) {
+        transposed = malloc(sizeof(uint64_t) * (size_t)(padded * n_words + 1));
+        if (!transposed) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+#endif
+    Py_BEGIN_ALLOW_THREADS
+#ifdef LOOM_X86
+    if (isa == ISA_AVX512)
+        xnor_threshold_tiled_avx512(a, b, transposed, padded, n_b, n_words, n_bits,
+                                    thresholds, row_start, row_stop, out, out_words);
+    else if (isa == ISA_POPCNT)
+        xnor_threshold_popcnt(a, b, n_b, n_words, n_bits, thresholds, row_start, row_stop,
+                              out, out_words);
+    else
+#endif
+        xnor_threshold_portable(a, b, n_b, n_words, n_bits, thresholds, row_start,
+                                row_stop, out, out_words);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    free(transposed);
+    release(&buffers);
+    return result;
+}
+
 static PyObject *py_isa(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
@@ -584,6 +698,8 @@ static PyMethodDef methods[] = {
      "Write the true and false rows of cardinality conditions over a word range."},
     {"xnor_gemm", (PyCFunction)(void (*)(void))py_xnor_gemm, METH_FASTCALL,
      "Write the XNOR-popcount product for a range of rows of A."},
+    {"xnor_threshold", (PyCFunction)(void (*)(void))py_xnor_threshold, METH_FASTCALL,
+     "Write the XNOR-popcount product compared with thresholds, as bits."},
     {"isa", py_isa, METH_NOARGS, "Name of the instruction set in use."},
     {"isas", py_isas, METH_NOARGS, "Names of the instruction sets this CPU supports."},
     {"set_isa", py_set_isa, METH_O, "Use the named instruction set (for tests)."},

@@ -1,5 +1,6 @@
 """Popcount kernels: batched scoring of conjunctions, rule sets and decision lists,
-cardinality conditions, and the XNOR-popcount product of the binary network.
+cardinality conditions, and the XNOR-popcount product of the binary network, as
+integers or compared with a threshold per column.
 
 Three backends give identical results: C (``native/``, built at install time), Numba,
 and the NumPy reference (`loom.kernels.reference`), which is the specification.
@@ -18,6 +19,7 @@ from loom.kernels.scoring import (
     score_rule_sets,
     score_rules,
     xnor_matmul,
+    xnor_threshold,
 )
 
 __all__ = [
@@ -33,4 +35,5 @@ __all__ = [
     "score_rule_sets",
     "score_rules",
     "xnor_matmul",
+    "xnor_threshold",
 ]

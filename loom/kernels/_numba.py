@@ -21,6 +21,7 @@ __all__ = [
     "score_rule_sets",
     "score_rules",
     "xnor_gemm",
+    "xnor_threshold",
 ]
 
 ATLEAST, ATMOST, EXACTLY = 0, 1, 2
@@ -482,3 +483,21 @@ def xnor_gemm(a, b, n_bits, row_start, row_stop, out):  # type: ignore[no-untype
             for w in range(n_words):
                 differences += popcount(row[w] ^ column[w])
             out[i, j] = np.int32(n_bits - 2 * np.int64(differences))
+
+
+@njit(cache=True, nogil=True)
+def xnor_threshold(a, b, n_bits, thresholds, row_start, row_stop, out):  # type: ignore[no-untyped-def]
+    """Set bit ``j`` of output row ``i`` where ``n_bits - 2 * popcount(a[i] xor b[j])
+    >= thresholds[j]``, for rows ``row_start`` to ``row_stop - 1``."""
+    n_words = a.shape[1]
+    for i in range(row_start, row_stop):
+        row = a[i]
+        for k in range(out.shape[1]):
+            out[i, k] = np.uint64(0)
+        for j in range(b.shape[0]):
+            column = b[j]
+            differences = np.uint64(0)
+            for w in range(n_words):
+                differences += popcount(row[w] ^ column[w])
+            if n_bits - 2 * np.int64(differences) >= thresholds[j]:
+                out[i, j >> 6] |= np.uint64(1) << np.uint64(j & 63)

@@ -26,6 +26,7 @@ __all__ = [
     "score_rule_sets",
     "score_rules",
     "xnor_gemm",
+    "xnor_threshold",
 ]
 
 Words = NDArray[np.uint64]
@@ -368,3 +369,23 @@ def xnor_gemm(
     for i in range(row_start, row_stop):
         differences = np.bitwise_count(a[i][None, :] ^ b).sum(axis=1, dtype=np.int64)
         out[i] = n_bits - 2 * differences
+
+
+def xnor_threshold(
+    a: Words,
+    b: Words,
+    n_bits: int,
+    thresholds: NDArray[np.int64],
+    row_start: int,
+    row_stop: int,
+    out: Words,
+) -> None:
+    """Write, for rows ``row_start:row_stop``, the bits ``xnor_gemm >= thresholds``
+    packed along the columns of B: bit ``j % 64`` of word ``j // 64`` of output row
+    ``i`` is set where ``n_bits - 2 * popcount(a[i] xor b[j]) >= thresholds[j]``, and
+    the padding bits are zero."""
+    from loom.data.bits import pack_bits
+
+    for i in range(row_start, row_stop):
+        differences = np.bitwise_count(a[i][None, :] ^ b).sum(axis=1, dtype=np.int64)
+        out[i] = pack_bits(n_bits - 2 * differences >= thresholds)

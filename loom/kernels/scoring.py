@@ -49,6 +49,7 @@ __all__ = [
     "score_rule_sets",
     "score_rules",
     "xnor_matmul",
+    "xnor_threshold",
 ]
 
 Words = NDArray[np.uint64]
@@ -726,6 +727,81 @@ def xnor_matmul(
         module.xnor_gemm(left, right, n_bits, start, stop, outputs[0])
 
     work = 4 * left.shape[0] * right.size  # a word pair costs about four word operations
+    ranges = _ranges(left.shape[0], work, 16, module)
+    futures = [
+        _executor().submit(call, start, stop, (out,)) for start, stop in ranges[1:]
+    ]
+    call(*ranges[0], (out,))
+    for future in futures:
+        future.result()
+    return out
+
+
+def xnor_threshold(
+    a: Words,
+    b: Words,
+    n_bits: int,
+    thresholds: ArrayLike,
+    backend: str | None = None,
+) -> Words:
+    """Compare the XNOR-popcount product with a threshold per column and pack the
+    outcome: the forward pass of a layer of binary neurons, without the int32 matrix.
+
+    Bit ``j`` of output row ``i`` is set where ``n_bits - 2 * popcount(a[i] xor b[j])
+    >= thresholds[j]``, that is where `xnor_matmul` is at least the threshold.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, n_words), dtype=uint64
+        Rows of A packed along the shared dimension, padding bits zero.
+    b : ndarray of shape (N, n_words), dtype=uint64
+        Columns of B (rows of B transposed), packed the same way.
+    n_bits : int
+        Length K of the shared dimension; ``n_words = ceil(K / 64)``.
+    thresholds : array_like of int, shape (N,)
+
+    Returns
+    -------
+    ndarray of shape (M, ceil(N / 64)), dtype=uint64
+        Row-packed outcomes, padding bits zero.
+
+    Examples
+    --------
+    >>> a = pack_signs([[1, -1, 1], [-1, -1, -1]])
+    >>> b = pack_signs([[1, 1, 1], [-1, 1, -1]])
+    >>> xnor_matmul(a, b, 3)
+    array([[ 1, -3],
+           [-3,  1]], dtype=int32)
+    >>> xnor_threshold(a, b, 3, [1, 0])
+    array([[1],
+           [2]], dtype=uint64)
+    """
+    if (
+        isinstance(n_bits, bool)
+        or not isinstance(n_bits, int | np.integer)
+        or n_bits < 0
+    ):
+        msg = f"n_bits must be an int >= 0, got {n_bits!r}."
+        raise InvalidParameterError(msg)
+    n_bits = int(n_bits)
+    module = load_backend(backend)
+    left = _check_words(a, n_bits, "a", ndim=2)
+    right = _check_words(b, n_bits, "b", ndim=2)
+    cuts = np.asarray(thresholds)
+    if cuts.dtype.kind not in "iu" or cuts.shape != (right.shape[0],):
+        msg = (
+            f"thresholds must be {right.shape[0]} integers, one per row of b, got "
+            f"{cuts.dtype} of shape {cuts.shape}."
+        )
+        raise InvalidParameterError(msg)
+    cuts = np.ascontiguousarray(cuts, dtype=np.int64)
+    out = np.zeros((left.shape[0], n_words(right.shape[0])), dtype=np.uint64)
+
+    def call(start: int, stop: int, outputs: tuple[NDArray[Any], ...]) -> None:
+        module.xnor_threshold(left, right, n_bits, cuts, start, stop, outputs[0])
+
+    # Each thread writes its own rows, so the shared output needs no private copies.
+    work = left.shape[0] * right.size
     ranges = _ranges(left.shape[0], work, 16, module)
     futures = [
         _executor().submit(call, start, stop, (out,)) for start, stop in ranges[1:]

@@ -30,6 +30,7 @@ from loom.kernels import (
     score_rules,
     scoring,
     xnor_matmul,
+    xnor_threshold,
 )
 from tests.data.invariants import assert_padding_zero
 
@@ -283,6 +284,48 @@ def test_xnor_matmul_matches_float_product(
     np.testing.assert_array_equal(found, expected)
     reference = xnor_matmul(pack_signs(a), pack_signs(b), n_bits, backend="numpy")
     np.testing.assert_array_equal(reference, expected)
+
+
+@pytest.mark.parametrize("n_bits", [0, 1, 64, 65, 700])
+@pytest.mark.parametrize("n_columns", [0, 1, 15, 16, 17, 64, 65, 130])
+def test_xnor_threshold_matches_compared_product(
+    backend: str, rng: np.random.Generator, n_bits: int, n_columns: int
+) -> None:
+    # 13 rows: two full tiles of six rows of the AVX-512 kernel and a partial one.
+    a = pack_signs(np.where(rng.random((13, n_bits)) < 0.5, -1.0, 1.0))
+    b = pack_signs(np.where(rng.random((n_columns, n_bits)) < 0.5, -1.0, 1.0))
+    thresholds = rng.integers(-n_bits - 2, n_bits + 3, n_columns)
+    product = xnor_matmul(a, b, n_bits, backend="numpy")
+    expected = pack_bits(product >= thresholds).reshape(13, -1)
+    found = xnor_threshold(a, b, n_bits, thresholds, backend=backend)
+    assert found.shape == (13, (n_columns + 63) // 64)
+    np.testing.assert_array_equal(found, expected)
+    assert_padding_zero(found, n_columns)
+    reference = xnor_threshold(a, b, n_bits, thresholds, backend="numpy")
+    np.testing.assert_array_equal(reference, expected)
+
+
+def test_xnor_threshold_threads_split_rows(
+    backend: str, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = pack_signs(np.where(rng.random((100, 300)) < 0.5, -1.0, 1.0))
+    b = pack_signs(np.where(rng.random((70, 300)) < 0.5, -1.0, 1.0))
+    thresholds = rng.integers(-40, 40, 70)
+    single = xnor_threshold(a, b, 300, thresholds, backend=backend)
+    monkeypatch.setattr(scoring, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setenv("LOOM_NUM_THREADS", "3")
+    np.testing.assert_array_equal(
+        xnor_threshold(a, b, 300, thresholds, backend=backend), single
+    )
+
+
+def test_xnor_threshold_rejects_bad_thresholds() -> None:
+    a = np.zeros((2, 1), dtype=np.uint64)
+    b = np.zeros((3, 1), dtype=np.uint64)
+    with pytest.raises(InvalidParameterError, match="thresholds must be 3 integers"):
+        xnor_threshold(a, b, 10, [0, 1])
+    with pytest.raises(InvalidParameterError, match="thresholds must be 3 integers"):
+        xnor_threshold(a, b, 10, [0.5, 1.0, 2.0])
 
 
 def test_pack_signs_zero_is_positive() -> None:
