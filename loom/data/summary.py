@@ -58,7 +58,8 @@ class NumberSketch:
     ----------
     salt : int
         Mixed into the row keys, so that columns draw different samples.
-    exact_limit, sample_size : int
+    exact_limit, sample_size : int, optional
+        Default `EXACT_DISTINCT_LIMIT` and `SAMPLE_SIZE`.
 
     Examples
     --------
@@ -70,12 +71,11 @@ class NumberSketch:
     """
 
     def __init__(
-        self, salt: int, exact_limit: int = EXACT_DISTINCT_LIMIT,
-        sample_size: int = SAMPLE_SIZE,
+        self, salt: int, exact_limit: int | None = None, sample_size: int | None = None
     ) -> None:
         self.salt = int(salt)
-        self.exact_limit = exact_limit
-        self.sample_size = sample_size
+        self.exact_limit = EXACT_DISTINCT_LIMIT if exact_limit is None else exact_limit
+        self.sample_size = SAMPLE_SIZE if sample_size is None else sample_size
         self.distinct: NDArray[np.float64] | None = np.zeros(0)
         self.counts: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.sample_keys: NDArray[np.uint64] = np.zeros(0, dtype=np.uint64)
@@ -181,6 +181,8 @@ class ColumnSummary:
         if kind == "numeric" or (kind is None and not is_target):
             self.numbers = NumberSketch(position)
         self.error: DataError | None = None
+        # Past this many distinct texts, all numbers, a column is numeric for sure
+        # unless a later text is not a number.
         self.limit = max(EXACT_DISTINCT_LIMIT, options.max_integer_categories + 1)
 
     # -- the pass over the chunks ----------------------------------------------------
