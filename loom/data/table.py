@@ -436,6 +436,11 @@ class BitTable:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickling goes through the constructor, so that the copy's arrays are
+        # checked and read-only too (tables travel to Dask workers by pickle).
+        return (_restore, (self.schema, self.bits, self.valid, self.n_rows, self.ranges))
+
     # -- access ------------------------------------------------------------------
 
     def rows(self) -> NDArray[np.uint64]:
@@ -609,6 +614,17 @@ class BitTable:
             schema, arrays["bits"], arrays["valid"], int(arrays["n_rows"]), ranges,
             copy=False,
         )
+
+
+def _restore(
+    schema: Schema,
+    bits: NDArray[np.uint64],
+    valid: NDArray[np.uint64],
+    n_rows: int,
+    ranges: Mapping[str, NDArray[np.float64]],
+) -> BitTable:
+    """Rebuild a pickled table, taking over the unpickled arrays without a copy."""
+    return BitTable(schema, bits, valid, n_rows, ranges, copy=False)
 
 
 def _checked_words(

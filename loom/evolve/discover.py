@@ -70,6 +70,8 @@ def discover(
     on_generation: Callable[[Generation], None] | None = None,
     n_thresholds: int = 32,
     kinds: dict[str, str] | None = None,
+    client: Any = None,
+    shard_rows: int | None = None,
 ) -> RuleSet:
     """Evolve a small set of readable rules that predict `target`.
 
@@ -114,6 +116,13 @@ def discover(
         Called with each `Generation` record.
     n_thresholds, kinds
         Encoding options when `data` is not a BitTable; see `BitTable.from_csv`.
+    client : distributed.Client, optional
+        Count on the workers of a Dask cluster (`loom.evolve.cluster.DaskScorer`):
+        the table is scattered as row shards, each call sends only its rules and the
+        driver sums the shards' counts, so the rules equal those of an in-process run
+        with the same seed. Needs ``pip install "loom-rules[cluster]"``.
+    shard_rows : int, optional
+        Rows per shard with `client`; default one shard per worker.
 
     Returns
     -------
@@ -143,6 +152,7 @@ def discover(
     ['a and b']
     """
     options = _check_options(locals())
+    _check_cluster(client, shard_rows)
     started = time.perf_counter()
     table = _as_table(data, target, n_thresholds=n_thresholds, kinds=kinds)
     target = target or table.target
@@ -151,8 +161,9 @@ def discover(
     random.seed(int(rng.integers(2**63)))
     try:
         with thread_limit(n_jobs):
-            model = _discover(table, str(target), positive, options, rng, started,
-                              on_generation, progress, backend)
+            scorer = _make_scorer(table, str(target), backend, client, shard_rows)
+            model = _discover(scorer, table, str(target), positive, options, rng,
+                              started, on_generation, progress)
     finally:
         random.setstate(saved_state)
     model.info["seconds"] = time.perf_counter() - started
@@ -200,6 +211,39 @@ def _check_options(given: dict[str, Any]) -> dict[str, Any]:
     return {key: given[key] for key in keys}
 
 
+def _check_cluster(client: Any, shard_rows: int | None) -> None:
+    if shard_rows is not None and (
+        isinstance(shard_rows, bool) or not isinstance(shard_rows, int) or shard_rows < 1
+    ):
+        msg = f"shard_rows must be an int >= 1 or None, got {shard_rows!r}."
+        raise InvalidParameterError(msg)
+    if client is None:
+        return
+    from loom.evolve.cluster import require_distributed
+
+    distributed = require_distributed()
+    if not isinstance(client, distributed.Client):
+        msg = (
+            f"client must be a dask.distributed.Client, got {type(client).__name__}; "
+            "pass Client(address) or leave it None to count in this process."
+        )
+        raise InvalidParameterError(msg)
+
+
+def _make_scorer(
+    table: BitTable, target: str, backend: str | None, client: Any,
+    shard_rows: int | None,
+) -> Scorer:
+    """Return the scorer of a run: over the table in this process, or over its row
+    shards on the workers of `client`."""
+    table = _with_target(table, target)
+    if client is None:
+        return LocalScorer(table, backend)
+    from loom.evolve.cluster import DaskScorer
+
+    return DaskScorer(table, client, shard_rows=shard_rows, backend=backend)
+
+
 def _as_table(
     data: Any, target: str | None, *, n_thresholds: int, kinds: dict[str, str] | None
 ) -> BitTable:
@@ -245,12 +289,10 @@ def _as_table(
 
 
 def _discover(
-    table: BitTable, target: str, positive: str | None, options: dict[str, Any],
-    rng: np.random.Generator, started: float,
+    scorer: Scorer, table: BitTable, target: str, positive: str | None,
+    options: dict[str, Any], rng: np.random.Generator, started: float,
     on_generation: Callable[[Generation], None] | None, progress: bool,
-    backend: str | None,
 ) -> RuleSet:
-    scorer = LocalScorer(_with_target(table, target), backend)
     spec = scorer.schema.feature(target)
     labels = _labels(scorer, target, spec.values)
     known = labels != None  # noqa: E711 - elementwise comparison
