@@ -1,10 +1,10 @@
 """Encoding of cells into bit columns: cell conversion, per-kind encoding, thresholds.
 
 `encode_frame` encodes an in-memory frame through the chunked encoder of
-`loom.data.stream`, which infers each column's kind and domain (or takes them from a
-schema), turns every feature into packed bit columns plus a validity mask, and records
-the range of values between each pair of numeric thresholds. This module holds the
-steps that work on one chunk of rows. Column names must already be unique strings;
+`loom.data.stream`. That encoder infers each column's kind and domain (or takes them
+from a schema), turns every feature into packed bit columns plus a validity mask, and
+records the range of values between each pair of numeric thresholds. This module
+contains the steps that work on one chunk of rows. Column names must already be unique strings;
 readers check that.
 """
 
@@ -60,10 +60,10 @@ FRACTION_TEXT = re.compile(r"[.eE]")
 # Where a row sits in the input, for error messages: "line 12" or "row 10".
 RowLocator = Callable[[int], str]
 
-# How the cells of an input column are read, fixed for the whole column so that every
-# chunk converts alike: "bool" and "number" for columns of those dtypes; for object
-# columns "text" (strings), "bool-objects" (Python bools) or "labels" (other objects,
-# read through `label_text`).
+# How the cells of an input column are read. It is fixed for the whole column, so that
+# every chunk converts alike. Columns of bool and numeric dtypes are "bool" and
+# "number". Object columns are "text" (strings), "bool-objects" (Python bools) or
+# "labels" (other objects, read through `label_text`).
 CellForm: TypeAlias = Literal["bool", "number", "text", "bool-objects", "labels"]
 CELL_FORMS: tuple[CellForm, ...] = ("bool", "number", "text", "bool-objects", "labels")
 

@@ -1,6 +1,6 @@
 """Per-column summaries gathered chunk by chunk: the evidence a schema is built from.
 
-A `ColumnSummary` sees every chunk of one input column once and keeps, in bounded
+A `ColumnSummary` takes in every chunk of one input column once. It keeps, in bounded
 memory, what deciding the column's kind and domain needs: whether its texts all look
 boolean or numeric, its distinct labels, and a `NumberSketch` of its numbers. The one
 unbounded part is the label set of a categorical column, which the schema lists in full.
@@ -33,8 +33,8 @@ from loom.exceptions import DataError
 
 __all__ = ["EXACT_DISTINCT_LIMIT", "SAMPLE_SIZE", "ColumnSummary", "NumberSketch"]
 
-# A numeric column keeps its distinct values and their counts exactly while it has at
-# most this many; past it, thresholds come from a sample of SAMPLE_SIZE values.
+# A numeric column keeps its distinct values and their counts while it has at most
+# this many. Past that, its thresholds come from a sample of SAMPLE_SIZE values.
 EXACT_DISTINCT_LIMIT = 65_536
 SAMPLE_SIZE = 65_536
 
@@ -44,7 +44,7 @@ _BOOLEAN_TEXT = frozenset({"true", "false"})
 class NumberSketch:
     """The numbers of one column, summarized for choosing quantile thresholds.
 
-    While the column has at most `exact_limit` distinct values, the sketch holds each
+    While the column has at most `exact_limit` distinct values, the sketch keeps each
     distinct value with its count, and `cut_points` returns exactly what
     `loom.data.cut_points` returns for all of the column's values. Past that limit it
     keeps a uniform random sample without replacement of `sample_size` values: the
@@ -83,7 +83,7 @@ class NumberSketch:
 
     @property
     def exact(self) -> bool:
-        """Whether the sketch still holds every distinct value."""
+        """Whether the sketch still keeps every distinct value."""
         return self.distinct is not None
 
     def add(self, values: NDArray[np.float64], rows: NDArray[np.int64]) -> None:
@@ -149,8 +149,8 @@ class ColumnSummary:
     A text column whose kind is inferred keeps its distinct texts, so that it can
     become categorical, until they pass the exact limit while all of them are
     numbers. It then keeps only its numbers. If a later text is not a number, the
-    column is categorical after all and `needs_labels` asks the encoder for another
-    pass that gathers its labels.
+    column is categorical after all, and `needs_labels` tells the encoder to gather
+    its labels in another pass.
     """
 
     def __init__(
@@ -190,9 +190,9 @@ class ColumnSummary:
     def add(self, cells: Cells, start: int, locate: RowLocator, source: str) -> None:
         """Take in the cells of rows ``start`` to ``start + len(cells) - 1``.
 
-        A cell that does not fit a declared kind is recorded in `error`, which the
-        encoder raises once every column has been read, for the first column that
-        has one; later chunks of that column are skipped.
+        A cell that does not fit a declared kind is recorded in `error`, and later
+        chunks of that column are skipped. Once every column has been read, the
+        encoder raises the error of the first column that has one.
         """
         count = len(cells.present)
         self.n_rows += count

@@ -409,8 +409,9 @@ class BitTable:
         digest = hashlib.sha256()
         digest.update(self.schema.to_json().encode())
         digest.update(self.n_rows.to_bytes(8, "little"))
-        digest.update(self.bits.astype("<u8", copy=False).tobytes())
-        digest.update(self.valid.astype("<u8", copy=False).tobytes())
+        # Hash the words in place: tobytes() would copy every bit of the table.
+        digest.update(memoryview(np.ascontiguousarray(self.bits.astype("<u8", copy=False))))
+        digest.update(memoryview(np.ascontiguousarray(self.valid.astype("<u8", copy=False))))
         return digest.hexdigest()
 
     def __len__(self) -> int:

@@ -2,13 +2,14 @@
 
 Counts add up over rows, so each worker scores the rules of a call on its shards and the
 driver sums the integer counts: a search gets exactly the numbers a `LocalScorer` gives
-and so finds the same rules. Each worker holds its shards and the search's row masks in
+and so finds the same rules. Each worker keeps its shards and the search's row masks in
 a `ShardHost`, a Dask actor, so a call sends only its rules and a mask name, straight to
 the workers, and gets back one array of counts from each.
 
-The driver keeps every shard and, per mask name, how its current value was made (the
-mask it was given, then the exclusions applied to it). When a worker is lost, its shards
-are sent again to the workers left, their masks rebuilt, and the call runs again.
+The driver keeps the table and, per mask name, how its current value was made (the mask
+it was given, then the exclusions applied to it). When a worker is lost, its shards are
+cut from the table and sent again to the workers left, their masks rebuilt, and the call
+runs again.
 """
 
 from __future__ import annotations
@@ -109,9 +110,9 @@ _ShardRecipe = _Parts | _Excluded
 
 
 class ShardHost:
-    """The shards and row masks that one worker holds, run there as a Dask actor.
+    """The shards and row masks that one worker keeps, run there as a Dask actor.
 
-    Every method works on all the shards the host holds and returns their summed
+    Every method works on all the shards of the host and returns their summed
     counts. Masks are kept per shard number: ``masks[name][shard]``.
 
     Parameters
@@ -126,7 +127,7 @@ class ShardHost:
         self.masks: dict[str, dict[int, Words]] = {}
 
     def add_shards(self, shards: dict[int, BitTable]) -> int:
-        """Hold `shards` (by shard number); return how many the host holds."""
+        """Keep `shards` (by shard number); return how many the host has now."""
         self.shards.update(shards)
         return len(self.shards)
 
@@ -241,9 +242,9 @@ class DaskScorer:
 
     Notes
     -----
-    The driver keeps the shards, so that a lost worker's shards can be sent again:
-    it needs the memory of the table, as a `LocalScorer` does. Each call goes to
-    every worker and waits for all of them.
+    The driver keeps the table, so that a lost worker's shards can be cut and sent
+    again: it needs the memory of the table, as a `LocalScorer` does. Each call goes
+    to every worker and waits for all of them.
 
     Examples
     --------
@@ -276,26 +277,27 @@ class DaskScorer:
             msg = f"shard_rows must be an int >= 1 or None, got {shard_rows!r}."
             raise InvalidParameterError(msg)
         self.shard_rows = shard_rows
-        self._tables = table.split(shard_rows)
-        self._starts = [index * shard_rows for index in range(len(self._tables))]
+        self._table = table
+        starts = range(0, max(table.n_rows, 1), shard_rows)
+        self._bounds = [(start, min(start + shard_rows, table.n_rows)) for start in starts]
         self._recipes: dict[str, _Recipe] = {}
         self._hosts: dict[str, _Host] = {}
-        self._placement = [workers[i % len(workers)] for i in range(len(self._tables))]
+        self._placement = [workers[i % len(workers)] for i in range(len(self._bounds))]
         state = random.getstate()
         try:
-            self._send(range(len(self._tables)))
+            self._send(range(len(self._bounds)))
         finally:
             random.setstate(state)  # see `_call`
         self.calls = 0
         logger.info(
             "sent %s rows as %s shards of at most %s rows to %s workers",
-            table.n_rows, len(self._tables), shard_rows, len(workers),
+            table.n_rows, len(self._bounds), shard_rows, len(workers),
         )
 
     @property
     def n_shards(self) -> int:
         """The number of row shards."""
-        return len(self._tables)
+        return len(self._bounds)
 
     # -- placement ------------------------------------------------------------------
 
@@ -331,7 +333,10 @@ class DaskScorer:
             by_worker.setdefault(self._placement[shard], []).append(shard)
         for worker, group in by_worker.items():
             host = self._host(worker)
-            host.actor.add_shards({shard: self._tables[shard] for shard in group}).result()
+            for shard in group:
+                # One shard at a time, so the driver copies at most one shard's words.
+                piece = self._table.slice_rows(*self._bounds[shard])
+                host.actor.add_shards({shard: piece}).result()
             for name, recipe in self._recipes.items():
                 host.actor.build_mask(name, self._for_shards(recipe, group), group).result()
 
@@ -343,8 +348,7 @@ class DaskScorer:
         return _Excluded(source, recipe.rule, recipe.conditions)  # type: ignore[arg-type]
 
     def _mask_part(self, words: Words, shard: int) -> Words:
-        start = self._starts[shard]
-        return slice_bits(words, start, start + self._tables[shard].n_rows)
+        return slice_bits(words, *self._bounds[shard])
 
     def _active(self) -> list[_Host]:
         return [self._hosts[worker] for worker in sorted(set(self._placement))]
@@ -388,7 +392,7 @@ class DaskScorer:
             parts.update(found)
         return concat_bits(
             [parts[shard] for shard in range(self.n_shards)],
-            [table.n_rows for table in self._tables],
+            [stop - start for start, stop in self._bounds],
         )
 
     def count(self, name: str) -> int:

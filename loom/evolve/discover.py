@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 # Fewer training rows than this leave no validation split: every row fits.
 MIN_ROWS_FOR_VALIDATION = 30
+# Tables with more rows fit their greedy seeds on a sample of about this many rows
+# (see `SeedSample`); the search itself counts every row.
+SEED_SAMPLE_ROWS = 200_000
 
 
 def discover(
@@ -161,9 +164,10 @@ def discover(
     random.seed(int(rng.integers(2**63)))
     try:
         with thread_limit(n_jobs):
-            scorer = _make_scorer(table, str(target), backend, client, shard_rows)
-            model = _discover(scorer, table, str(target), positive, options, rng,
-                              started, on_generation, progress)
+            scorer, seed_sample = _make_scorer(table, str(target), backend, client,
+                                               shard_rows)
+            model = _discover(scorer, seed_sample, table, str(target), positive, options,
+                              rng, started, on_generation, progress)
     finally:
         random.setstate(saved_state)
     model.info["seconds"] = time.perf_counter() - started
@@ -233,15 +237,57 @@ def _check_cluster(client: Any, shard_rows: int | None) -> None:
 def _make_scorer(
     table: BitTable, target: str, backend: str | None, client: Any,
     shard_rows: int | None,
-) -> Scorer:
-    """Return the scorer of a run: over the table in this process, or over its row
-    shards on the workers of `client`."""
+) -> tuple[Scorer, SeedSample | None]:
+    """Return the scorer of a run (over the table in this process, or over its row
+    shards on the workers of `client`) and, for a large table, its seed sample."""
     table = _with_target(table, target)
+    seed_sample = SeedSample.of(table, backend)
     if client is None:
-        return LocalScorer(table, backend)
+        return LocalScorer(table, backend), seed_sample
     from loom.evolve.cluster import DaskScorer
 
-    return DaskScorer(table, client, shard_rows=shard_rows, backend=backend)
+    return DaskScorer(table, client, shard_rows=shard_rows, backend=backend), seed_sample
+
+
+class SeedSample:
+    """The rows that the greedy seeds of a large table fit on, as a table in this
+    process.
+
+    Greedy covering makes thousands of small scoring calls, each of which reads
+    every word of the table, so on millions of rows it costs far more than the
+    search. The sample takes every k-th 64-bit word of the rows (blocks of 64 rows
+    spread evenly over the table) for about `SEED_SAMPLE_ROWS` rows. It depends only
+    on the number of rows, so it draws nothing from the run's generator, and a run
+    on a cluster seeds on the same rows as one in this process.
+    """
+
+    def __init__(self, table: BitTable, words: NDArray[np.intp], backend: str | None):
+        self.words = words
+        n_rows = 64 * len(words)
+        if len(words) and words[-1] == table.n_words - 1:
+            n_rows -= 64 * table.n_words - table.n_rows  # the last word is partial
+        sample = BitTable(
+            table.schema, table.bits[:, words], table.valid[:, words], n_rows,
+            table.ranges, copy=False,
+        )
+        self.scorer = LocalScorer(sample, backend)
+
+    @classmethod
+    def of(cls, table: BitTable, backend: str | None) -> SeedSample | None:
+        """Return the sample of `table`, or None for a table of at most
+        `SEED_SAMPLE_ROWS` rows, whose seeds fit every row."""
+        if table.n_rows <= SEED_SAMPLE_ROWS:
+            return None
+        step = -(-table.n_words // (SEED_SAMPLE_ROWS // 64))
+        return cls(table, np.arange(0, table.n_words, step), backend)
+
+    def register_mask(self, name: str, mask: NDArray[np.uint64]) -> None:
+        """Register the sample's rows of a mask over every row."""
+        self.scorer.register_mask(name, mask[self.words])
+
+    def task(self, task: Task) -> Task:
+        """Return `task` with its counts taken on the sample."""
+        return replace(task, scorer=self.scorer, _positives={})
 
 
 def _as_table(
@@ -289,9 +335,10 @@ def _as_table(
 
 
 def _discover(
-    scorer: Scorer, table: BitTable, target: str, positive: str | None,
-    options: dict[str, Any], rng: np.random.Generator, started: float,
-    on_generation: Callable[[Generation], None] | None, progress: bool,
+    scorer: Scorer, seed_sample: SeedSample | None, table: BitTable, target: str,
+    positive: str | None, options: dict[str, Any], rng: np.random.Generator,
+    started: float, on_generation: Callable[[Generation], None] | None,
+    progress: bool,
 ) -> RuleSet:
     spec = scorer.schema.feature(target)
     labels = _labels(scorer, target, spec.values)
@@ -301,6 +348,14 @@ def _discover(
     for number, held_out in enumerate(folds):
         scorer.register_mask(f"fit{number}", pack_bits(known & ~held_out))
         scorer.register_mask(f"validation{number}", pack_bits(held_out))
+    if seed_sample is not None:
+        seed_sample.register_mask("train", pack_bits(known))
+        for number, held_out in enumerate(folds):
+            seed_sample.register_mask(f"fit{number}", pack_bits(known & ~held_out))
+
+    def seeding(task: Task) -> Task:
+        return task if seed_sample is None else seed_sample.task(task)
+
     space = LiteralSpace.build(scorer.schema)
     pool = ConditionPool(space)
     columns = list(scorer.schema.columns_of(target))
@@ -338,7 +393,7 @@ def _discover(
             pool_rules: list[Rule] = []
             for number in range(len(folds)):
                 task = make_task(mode, classes, f"fit{number}")
-                seeds, grown, weights = _seeds(task, options)
+                seeds, grown, weights = _seeds(seeding(task), options)
                 pool_rules.extend(grown)
                 result = run_search(
                     task, Variation(task, grown, weights), seeds,
@@ -351,11 +406,11 @@ def _discover(
             limit, curve = _validated_size(fronts)
             trials.append((name, mode, classes, fronts, pool_rules, limit, curve))
         label, mode, classes, fronts, pool_rules, limit, curve = _best_trial(
-            trials, lambda name, mode, classes: make_task(mode, classes, "train")
+            trials, lambda name, mode, classes: make_task(mode, classes, "train"), seeding
         )
         # The final search on every training row, within the validated size.
         task = replace(make_task(mode, classes, "train"), max_complexity=limit)
-        seeds, grown, weights = _seeds(task, options)
+        seeds, grown, weights = _seeds(seeding(task), options)
         starts = [*seeds, *(list(genome) for front, _ in fronts for genome in front)]
         variation = Variation(task, list(dict.fromkeys([*grown, *pool_rules])), weights)
         result = run_search(
@@ -524,18 +579,22 @@ def _seeds(task: Task, options: dict[str, Any]) -> Seeds:
     return seeds, pool, weights
 
 
-def _best_trial(trials: list[tuple[Any, ...]], make_task: Callable[..., Task]) -> tuple[Any, ...]:
+def _best_trial(
+    trials: list[tuple[Any, ...]], make_task: Callable[..., Task],
+    seeding: Callable[[Task], Task],
+) -> tuple[Any, ...]:
     """Pick the candidate positive class (two-class targets) whose inner folds found
     the fewest held-out errors, then fewer literals; on a tie, or without folds, the
-    class whose greedy rule set on all training rows errs least, then has fewer
-    literals and rules, then is the smaller class."""
+    class whose greedy rule set (fit on the seed sample of a large table) errs least
+    on all training rows, then has fewer literals and rules, then is the smaller
+    class."""
     if len(trials) == 1:
         return trials[0]
     ranked = []
     for position, (name, mode, classes, _, _, limit, curve) in enumerate(trials):
         held_out = curve[limit] if curve else 0
         task = make_task(name, mode, classes)
-        seed = cover_binary(task, "train", task.space.usable)[0]
+        seed = cover_binary(seeding(task), "train", task.space.usable)[0]
         error = int(task.errors([seed])[0])
         ranked.append(
             (held_out, limit or 0, error, task.complexity(seed), len(seed),
