@@ -5,9 +5,9 @@ Usage: python benchmarks/bench_large.py [--rows 10000000] [--features 50]
                                         [--dir DIR] [--generations 150] [--json]
 
 Each step runs in a fresh Python process, so that its peak resident memory
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is its own: ``write`` makes the file
-(`benchmarks/synthetic.py`), ``encode`` reads it with `BitTable.from_parquet` and saves
-the table, ``discover`` loads the table and runs `loom.discover` (``positive="p"``,
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is its own. ``write`` makes the file
+(`benchmarks/synthetic.py`). ``encode`` reads it with `BitTable.from_parquet` and saves
+the table. ``discover`` loads the table and runs `loom.discover` (``positive="p"``,
 seed 0). The fixed overhead is the resident memory after the imports, before any data.
 The planted rules count as recovered when the model's predictions agree with the
 noiseless labels on at least 99% of the rows.

@@ -7,7 +7,7 @@ Usage: python benchmarks/bench_scale.py [--rows 1000000 10000000] [--generations
 For each size, the table (`benchmarks/synthetic.py`, 50 features) is encoded once and
 saved in DIR. Each run is ``loom.discover(table, "y", positive="p", inner_folds=0,
 n_generations=G, patience=G, random_state=0)``, so every run makes the same G
-generations of one search; the time per generation is the median gap between two
+generations of one search. The time per generation is the median gap between two
 generations. Cluster runs use ``LocalCluster(n_workers=k, processes=True,
 threads_per_worker=1, host="127.0.0.1")`` and one shard per worker.
 
@@ -53,36 +53,47 @@ def load_table(rows: int, folder: Path) -> Any:
 
 
 class Traffic:
-    """Counts the scorer's calls and the pickled bytes of their arguments and results
-    by wrapping `DaskScorer._call_hosts`."""
+    """Counts the scorer's calls and the pickled bytes of their arguments and results,
+    per actor method, by wrapping `DaskScorer._call_hosts`."""
 
     def __init__(self) -> None:
-        self.calls = 0
-        self.sent = 0
-        self.received = 0
+        self.calls: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        self.received: dict[str, int] = {}
 
-    def install(self) -> None:
+    def install(self) -> Any:
+        """Wrap the scorer's calls; return the function that undoes it."""
         from loom.evolve import cluster
 
         original = cluster.DaskScorer._call_hosts
         traffic = self
+
+        def uninstall() -> None:
+            cluster.DaskScorer._call_hosts = original  # type: ignore[method-assign]
 
         def counted(scorer: Any, method: Any) -> list[Any]:
             recorder = _Recorder()
             for host in scorer._active():
                 method(_RecordingHost(host, recorder))
             results = original(scorer, method)
-            traffic.calls += 1
-            traffic.sent += recorder.sent
-            traffic.received += sum(len(pickle.dumps(result)) for result in results)
+            name = recorder.name
+            traffic.calls[name] = traffic.calls.get(name, 0) + 1
+            traffic.sent[name] = traffic.sent.get(name, 0) + recorder.sent
+            back = sum(len(pickle.dumps(result)) for result in results)
+            traffic.received[name] = traffic.received.get(name, 0) + back
             return results
 
         cluster.DaskScorer._call_hosts = counted  # type: ignore[method-assign]
+        return uninstall
+
+    def total(self, table: dict[str, int], names: tuple[str, ...] | None = None) -> int:
+        return sum(value for name, value in table.items() if names is None or name in names)
 
 
 class _Recorder:
     def __init__(self) -> None:
         self.sent = 0
+        self.name = ""
 
 
 class _RecordingHost:
@@ -95,9 +106,15 @@ class _RecordingHost:
 
     def __getattr__(self, name: str) -> Any:
         def record(*arguments: Any) -> None:
+            self.recorder.name = name
             self.recorder.sent += len(pickle.dumps((name, arguments)))
 
         return record
+
+
+# The calls that score a generation's genomes; the others set up masks or build the
+# model once per run.
+SEARCH_CALLS = ("rule_sets", "decision_lists")
 
 
 def run(table: Any, generations: int, client: Any = None) -> dict[str, Any]:
@@ -147,23 +164,30 @@ def bench_size(rows: int, generations: int, folder: Path) -> list[dict[str, Any]
         )
         with cluster, Client(cluster) as client:
             traffic = Traffic()
-            traffic.install()
-            before = traffic.calls
-            remote = run(table, generations, client)
-            calls = traffic.calls - before
+            uninstall = traffic.install()
+            try:
+                remote = run(table, generations, client)
+            finally:
+                uninstall()
             latency = round_trip(table, client)
-        per_generation = calls / max(remote["generations"], 1)
+        count = max(remote["generations"], 1)
         results.append({
             "rows": rows,
             "mode": f"{workers} worker(s)",
             **remote,
             "ratio": remote["generation_s"] / local["generation_s"],
-            "calls": calls,
-            "bytes_sent": traffic.sent,
-            "bytes_received": traffic.received,
+            "overhead_s": remote["generation_s"] - local["generation_s"],
+            "calls": traffic.total(traffic.calls),
+            "bytes_sent": traffic.total(traffic.sent),
+            "bytes_received": traffic.total(traffic.received),
+            "search_calls_per_generation": traffic.total(traffic.calls, SEARCH_CALLS) / count,
+            "search_bytes_per_generation": (
+                traffic.total(traffic.sent, SEARCH_CALLS)
+                + traffic.total(traffic.received, SEARCH_CALLS)
+            ) / count,
+            "calls_by_method": traffic.calls,
             "round_trip_s": latency,
             "same_rules": remote["rules"] == local["rules"],
-            "note": f"{per_generation:.1f} calls per generation (with seeding)",
         })
     return results
 
@@ -184,18 +208,23 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"{os.cpu_count()} CPUs; {arguments.generations} generations per run")
-    header = f"{'rows':>10}  {'mode':<12} {'ms/gen':>8} {'ratio':>6} {'total s':>8}"
-    print(header + "  calls  KiB sent  KiB back  round trip ms  same rules")
+    header = f"{'rows':>10}  {'mode':<12} {'ms/gen':>7} {'ratio':>6} {'total s':>8}"
+    print(
+        header + "  overhead ms/gen  calls/gen  KiB/gen  round trip ms  "
+        "run KiB sent  same rules"
+    )
     for item in results:
         line = (
-            f"{item['rows']:>10}  {item['mode']:<12} {item['generation_s'] * 1000:>8.1f} "
+            f"{item['rows']:>10}  {item['mode']:<12} {item['generation_s'] * 1000:>7.1f} "
             f"{item.get('ratio', 1.0):>6.2f} {item['seconds']:>8.1f}"
         )
         if "calls" in item:
             line += (
-                f"  {item['calls']:>5} {item['bytes_sent'] / 1024:>9.0f} "
-                f"{item['bytes_received'] / 1024:>9.0f} "
-                f"{item['round_trip_s'] * 1000:>14.2f}  {item['same_rules']}"
+                f"  {item['overhead_s'] * 1000:>15.1f} "
+                f"{item['search_calls_per_generation']:>10.2f} "
+                f"{item['search_bytes_per_generation'] / 1024:>8.1f} "
+                f"{item['round_trip_s'] * 1000:>14.2f} "
+                f"{item['bytes_sent'] / 1024:>13.0f}  {item['same_rules']}"
             )
         print(line)
     return 0

@@ -1,6 +1,6 @@
 """Synthetic tables with planted rules, for the large-data and cluster benchmarks.
 
-The target ``y`` is ``p`` on the rows where any planted rule holds and ``n`` elsewhere,
+The target ``y`` is ``p`` on the rows where any planted rule is true and ``n`` elsewhere,
 then a share of the labels is flipped (noise). Features: booleans ``b0 ...``,
 categoricals ``c0 ...`` with values ``v0`` to ``v4``, and standard normal numbers
 ``x0 ...``; a tenth of the features that no rule uses have 1% missing values. Rows are
@@ -74,7 +74,7 @@ def planted_chunks(
 
 
 def planted_truth(frame: pd.DataFrame) -> np.ndarray:
-    """Return where some planted rule holds (the labels before noise)."""
+    """Return where some planted rule is true (the labels before noise)."""
     first = frame["b0"].to_numpy(bool) & (frame["c0"] == "v1").to_numpy()
     second = (frame["x0"].to_numpy() > 0.5) & ~frame["b1"].to_numpy(bool)
     third = (

@@ -167,7 +167,7 @@ def _register_discover(subparsers: Any) -> None:
         type=_seconds,
         default=DEFAULT_CONNECT_TIMEOUT,
         metavar="S",
-        help="with --scheduler, seconds to wait for the scheduler to answer "
+        help="with --scheduler, seconds to wait for the scheduler to respond "
         f"(default: {DEFAULT_CONNECT_TIMEOUT:g})",
     )
 
@@ -265,6 +265,8 @@ def _read(path: str, target: str) -> tuple[pd.DataFrame, BitTable]:
     Encoding the whole file first reports bad cells with their line numbers, and
     fixes each column's kind for the part the rules are fitted on.
     """
+    # NOTE: the hold-out split needs the cells, so the whole file is read as text; a
+    # file larger than memory needs BitTable.from_csv (chunked) and loom.discover.
     try:
         frame, _ = read_csv(path)
         if target not in frame.columns:

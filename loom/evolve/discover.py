@@ -120,10 +120,10 @@ def discover(
     n_thresholds, kinds
         Encoding options when `data` is not a BitTable; see `BitTable.from_csv`.
     client : distributed.Client, optional
-        Count on the workers of a Dask cluster (`loom.evolve.cluster.DaskScorer`):
-        the table is scattered as row shards, each call sends only its rules and the
-        driver sums the shards' counts, so the rules equal those of an in-process run
-        with the same seed. Needs ``pip install "loom-rules[cluster]"``.
+        Count on the workers of a Dask cluster (`loom.evolve.cluster.DaskScorer`).
+        The table is scattered as row shards, and the driver sums the shards' counts,
+        so the rules equal those of an in-process run with the same seed. Needs
+        ``pip install "loom-rules[cluster]"``.
     shard_rows : int, optional
         Rows per shard with `client`; default one shard per worker.
 

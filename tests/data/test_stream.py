@@ -226,10 +226,14 @@ def test_sketch_exact_within_limit(rng: np.random.Generator) -> None:
 
 @pytest.mark.parametrize("chunk_rows", [None, 1, 2, 5], ids=str)
 def test_bad_cell_names_line(tmp_path: Path, chunk_rows: int | None) -> None:
-    text = 'x,flag\n1,true\n\n"2",false\n3,true\n4,true\nten,maybe\n5,true\n'
+    # A blank line and a quoted cell over two lines come before the bad cell.
+    text = (
+        'x,flag,note\n1,true,a\n\n"2",false,"two\nlines"\n3,true,b\n4,true,c\n'
+        "ten,maybe,d\n5,true,e\n"
+    )
     path = write_csv(tmp_path, text)
     with pytest.raises(
-        DataError, match=r"data.csv', line 7, column 'x': 'ten' is not a number"
+        DataError, match=r"data.csv', line 8, column 'x': 'ten' is not a number"
     ):
         BitTable.from_csv(
             path, kinds={"x": "numeric", "flag": "boolean"}, chunk_rows=chunk_rows

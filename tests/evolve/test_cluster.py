@@ -86,10 +86,12 @@ def test_scorer_counts_match_local(two_workers: Any, shard_rows: int | None) -> 
         dtype=np.int32,
     )
     sets = np.array([[0, 1], [2, -1], [3, 4]], dtype=np.int32)
+
     for scorer in (local, remote):
         scorer.register_mask("m", mask)
         scorer.copy_mask("left", "m")
         scorer.exclude("left", "left", rules[3], conditions)
+
     for name in ("m", "left"):
         assert remote.count(name) == local.count(name)
         assert remote.count_and(name, target) == local.count_and(name, target)
@@ -108,6 +110,7 @@ def test_scorer_counts_match_local(two_workers: Any, shard_rows: int | None) -> 
             remote.decision_lists(rules, sets, classes, name, conditions),
             local.decision_lists(rules, sets, classes, name, conditions),
         )
+
     assert np.array_equal(remote.column(target), table.bits[target])
 
 
