@@ -2,12 +2,13 @@
 discover the rules on every row, with time per generation and peak memory.
 
 Usage: python benchmarks/bench_large.py [--rows 10000000] [--features 50]
-                                        [--dir DIR] [--generations 150] [--json]
+                                        [--format parquet|csv] [--dir DIR]
+                                        [--generations 150] [--json]
 
 Each step runs in a fresh Python process, so that its peak resident memory
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is its own. ``write`` makes the file
-(`benchmarks/synthetic.py`). ``encode`` reads it with `BitTable.from_parquet` and saves
-the table. ``discover`` loads the table and runs `loom.discover` (``positive="p"``,
+(`benchmarks/synthetic.py`), as Parquet or as CSV. ``encode`` reads it with
+`BitTable.from_parquet` or `BitTable.from_csv` and saves the table. ``discover`` loads the table and runs `loom.discover` (``positive="p"``,
 seed 0). The fixed overhead is the resident memory after the imports, before any data.
 The planted rules count as recovered when the model's predictions agree with the
 noiseless labels on at least 99% of the rows.
@@ -48,14 +49,21 @@ def step_encode(arguments: argparse.Namespace) -> dict[str, Any]:
 
     baseline = current_mib()
     started = time.perf_counter()
-    table = BitTable.from_parquet(
-        arguments.parquet, "y", thresholds=PLANTED_THRESHOLDS, progress=arguments.progress
-    )
+    if arguments.format == "csv":
+        table = BitTable.from_csv(
+            arguments.data, "y", thresholds=PLANTED_THRESHOLDS, progress=arguments.progress
+        )
+    else:
+        table = BitTable.from_parquet(
+            arguments.data, "y", thresholds=PLANTED_THRESHOLDS, progress=arguments.progress
+        )
     seconds = time.perf_counter() - started
     peak = peak_mib()
     table.save(arguments.table)
     return {
         "step": "encode",
+        "format": arguments.format,
+        "file_mib": Path(arguments.data).stat().st_size / 2**20,
         "rows": table.n_rows,
         "columns": table.n_columns,
         "bits_mib": table.nbytes / 2**20,
@@ -110,11 +118,10 @@ def run_step(step: str, arguments: argparse.Namespace) -> dict[str, Any]:
     command = [
         sys.executable, __file__, "--step", step, "--rows", str(arguments.rows),
         "--features", str(arguments.features), "--dir", str(arguments.dir),
-        "--generations", str(arguments.generations),
+        "--generations", str(arguments.generations), "--format", arguments.format,
     ]
     if step == "write":
-        parquet = Path(arguments.dir) / f"planted-{arguments.rows}.parquet"
-        command = [sys.executable, str(HERE / "synthetic.py"), str(parquet),
+        command = [sys.executable, str(HERE / "synthetic.py"), str(arguments.data),
                    "--rows", str(arguments.rows), "--features", str(arguments.features)]
         started = time.perf_counter()
         subprocess.run(command, check=True)
@@ -129,12 +136,14 @@ def main() -> int:
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--dir", default="/tmp/loom-large", help="folder for the files")
     parser.add_argument("--generations", type=int, default=150)
+    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                        help="file format of the synthetic table")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--progress", action="store_true", help="progress bars")
     parser.add_argument("--step", choices=["encode", "discover"], help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     folder = Path(arguments.dir)
-    arguments.parquet = folder / f"planted-{arguments.rows}.parquet"
+    arguments.data = folder / f"planted-{arguments.rows}.{arguments.format}"
     arguments.table = folder / f"planted-{arguments.rows}.npz"
     if arguments.step == "encode":
         print(json.dumps(step_encode(arguments)))
@@ -145,7 +154,7 @@ def main() -> int:
 
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    if not arguments.parquet.exists():
+    if not arguments.data.exists():
         results.append(run_step("write", arguments))
     results.append(run_step("encode", arguments))
     results.append(run_step("discover", arguments))
@@ -155,7 +164,8 @@ def main() -> int:
     encode, discover = results[-2], results[-1]
     print(f"{encode['rows']} rows, {encode['columns']} bit columns: "
           f"{encode['bits_mib']:.0f} MiB of bits")
-    print(f"encode:   {encode['seconds']:.1f} s, peak {encode['peak_mib']:.0f} MiB "
+    print(f"encode:   {encode['format']} file of {encode['file_mib']:.0f} MiB in "
+          f"{encode['seconds']:.1f} s, peak {encode['peak_mib']:.0f} MiB "
           f"(after imports {encode['baseline_mib']:.0f} MiB)")
     print(f"discover: {discover['seconds']:.1f} s, {discover['generations']} generations, "
           f"median {discover['median_generation_s'] * 1000:.0f} ms per generation")

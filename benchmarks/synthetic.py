@@ -7,7 +7,8 @@ categoricals ``c0 ...`` with values ``v0`` to ``v4``, and standard normal number
 made in chunks from a seed, so a table of any size is made in bounded memory and is the
 same for the same arguments.
 
-Usage: python benchmarks/synthetic.py OUT.parquet [--rows 10000000] [--features 50]
+Usage: python benchmarks/synthetic.py OUT.parquet|OUT.csv [--rows 10000000]
+                                     [--features 50]
 """
 
 from __future__ import annotations
@@ -85,6 +86,15 @@ def planted_truth(frame: pd.DataFrame) -> np.ndarray:
     return first | second | third
 
 
+def write_csv(path: str, n_rows: int, *, n_features: int = 50, seed: int = 0) -> None:
+    """Write the table to a CSV file with a header row; missing cells are empty."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for number, frame in enumerate(
+            planted_chunks(n_rows, n_features=n_features, seed=seed)
+        ):
+            frame.to_csv(handle, index=False, header=number == 0, lineterminator="\n")
+
+
 def write_parquet(path: str, n_rows: int, *, n_features: int = 50, seed: int = 0) -> None:
     """Write the table to a Parquet file, one row group per chunk."""
     import pyarrow as pa
@@ -104,14 +114,14 @@ def write_parquet(path: str, n_rows: int, *, n_features: int = 50, seed: int = 0
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", help="Parquet file to write")
+    parser.add_argument("out", help="file to write: .parquet, or .csv for CSV")
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args()
     started = time.perf_counter()
-    write_parquet(arguments.out, arguments.rows, n_features=arguments.features,
-                  seed=arguments.seed)
+    write = write_csv if arguments.out.endswith(".csv") else write_parquet
+    write(arguments.out, arguments.rows, n_features=arguments.features, seed=arguments.seed)
     print(f"wrote {arguments.rows} rows in {time.perf_counter() - started:.1f} s",
           file=sys.stderr)
     return 0

@@ -58,9 +58,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Rows converted at a time. A chunk of 65,536 rows of 50 text columns contains about
-# 3.3 million cell strings (an estimated 200 MB as Python objects), which is the fixed
-# overhead of a load.
+# Rows converted at a time. A pass holds one chunk of cells and converts one column of
+# it at a time, so a load needs the memory of its bits plus that of a chunk.
 DEFAULT_CHUNK_ROWS = 65_536
 
 

@@ -494,6 +494,8 @@ def _with_target(table: BitTable, target: str) -> BitTable:
         schema = Schema(schema.features, target=target)
         return BitTable(schema, table.bits, table.valid, table.n_rows, table.ranges,
                         copy=False)
+    # NOTE: a boolean target copies every bit column once, so the peak memory is twice
+    # the bits; on a very large table, encode the target with kinds={target: "categorical"}.
     position = schema.index(target)
     categorical = FeatureSpec(target, "categorical", values=("false", "true"),
                               allows_missing=spec.allows_missing)

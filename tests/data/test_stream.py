@@ -267,6 +267,23 @@ def test_bad_record_line_in_chunks(tmp_path: Path, chunk_rows: int | None) -> No
         BitTable.from_csv(path, chunk_rows=chunk_rows)
 
 
+def test_invalid_utf8_in_late_chunk(tmp_path: Path) -> None:
+    rows = "".join(f"x{i},{i}\n" for i in range(500))
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a,b\n" + rows.encode() + "é,1\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"byte 0xe9 at line 502, column 1 cannot be"):
+        BitTable.from_csv(path, chunk_rows=64)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1], ids=str)
+def test_header_only_file_in_chunks(tmp_path: Path, chunk_rows: int | None) -> None:
+    path = write_csv(tmp_path, "a,b\n")
+    with pytest.warns(ConstantFeatureWarning, match="'a', 'b'"):
+        table = BitTable.from_csv(path, chunk_rows=chunk_rows)
+    assert table.n_rows == 0
+    assert table.schema.feature_names == ("a", "b")
+
+
 def test_unseen_values_warn_once(tmp_path: Path) -> None:
     train = BitTable.from_csv(write_csv(tmp_path, "c,y\na,p\nb,n\n"), "y")
     rows = ["c,y", "a,p", "z1,p", "b,n", "z2,n", "z1,n", "z3,p", "z4,p", "z5,p", "z6,p"]

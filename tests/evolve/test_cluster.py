@@ -148,7 +148,7 @@ def test_discover_cluster_matches_local(
 
 
 def test_discover_boolean_target_on_cluster(two_workers: Any) -> None:
-    frame = planted_frame(4)
+    frame = planted_frame(4, n_rows=150)
     frame["y"] = frame["y"] == "p"
     local = loom.discover(frame, "y", **SEARCH)
     remote = loom.discover(frame, "y", client=two_workers, **SEARCH)
@@ -211,8 +211,11 @@ def test_cli_scheduler_matches_local(
     two_workers: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "planted.csv"
-    planted_frame(8).to_csv(path, index=False)
-    arguments = ["discover", str(path), "--target", "y", "--generations", "4", "--json"]
+    planted_frame(8, n_rows=120).to_csv(path, index=False)
+    arguments = [
+        "discover", str(path), "--target", "y", "--generations", "3", "--max-rules", "3",
+        "--json",
+    ]
     assert main(arguments) == 0
     local = capsys.readouterr().out
     address = two_workers.scheduler.address
