@@ -241,7 +241,7 @@ def _make_scorer(
     """Return the scorer of a run (over the table in this process, or over its row
     shards on the workers of `client`) and, for a large table, its seed sample."""
     table = _with_target(table, target)
-    seed_sample = SeedSample.of(table, backend)
+    seed_sample = SeedSample.of(table, backend, whole=client is not None)
     if client is None:
         return LocalScorer(table, backend), seed_sample
     from loom.evolve.cluster import DaskScorer
@@ -258,32 +258,43 @@ class SeedSample:
     search. The sample takes every k-th 64-bit word of the rows (blocks of 64 rows
     spread evenly over the table) for about `SEED_SAMPLE_ROWS` rows. It depends only
     on the number of rows, so it draws nothing from the run's generator, and a run
-    on a cluster seeds on the same rows as one in this process.
+    on a cluster seeds on the same rows as one in this process. With `words` None
+    the sample is the whole table, without a copy.
     """
 
-    def __init__(self, table: BitTable, words: NDArray[np.intp], backend: str | None):
+    def __init__(
+        self, table: BitTable, words: NDArray[np.intp] | None, backend: str | None
+    ) -> None:
         self.words = words
-        n_rows = 64 * len(words)
-        if len(words) and words[-1] == table.n_words - 1:
-            n_rows -= 64 * table.n_words - table.n_rows  # the last word is partial
-        sample = BitTable(
-            table.schema, table.bits[:, words], table.valid[:, words], n_rows,
-            table.ranges, copy=False,
-        )
+        sample = table
+        if words is not None:
+            n_rows = 64 * len(words)
+            if len(words) and words[-1] == table.n_words - 1:
+                n_rows -= 64 * table.n_words - table.n_rows  # the last word is partial
+            sample = BitTable(
+                table.schema, table.bits[:, words], table.valid[:, words], n_rows,
+                table.ranges, copy=False,
+            )
         self.scorer = LocalScorer(sample, backend)
 
     @classmethod
-    def of(cls, table: BitTable, backend: str | None) -> SeedSample | None:
-        """Return the sample of `table`, or None for a table of at most
-        `SEED_SAMPLE_ROWS` rows, whose seeds fit every row."""
+    def of(
+        cls, table: BitTable, backend: str | None, *, whole: bool = False
+    ) -> SeedSample | None:
+        """Return the sample of a table of more than `SEED_SAMPLE_ROWS` rows.
+
+        A smaller table's seeds fit every row: then return None, or with `whole`
+        the whole table. A run on a cluster passes `whole`, so that its thousands of
+        seeding calls stay in this process, which keeps the table anyway.
+        """
         if table.n_rows <= SEED_SAMPLE_ROWS:
-            return None
+            return cls(table, None, backend) if whole else None
         step = -(-table.n_words // (SEED_SAMPLE_ROWS // 64))
         return cls(table, np.arange(0, table.n_words, step), backend)
 
     def register_mask(self, name: str, mask: NDArray[np.uint64]) -> None:
         """Register the sample's rows of a mask over every row."""
-        self.scorer.register_mask(name, mask[self.words])
+        self.scorer.register_mask(name, mask if self.words is None else mask[self.words])
 
     def task(self, task: Task) -> Task:
         """Return `task` with its counts taken on the sample."""

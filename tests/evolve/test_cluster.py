@@ -8,6 +8,7 @@ import builtins
 import logging
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,18 @@ def test_discover_boolean_target_on_cluster(two_workers: Any) -> None:
     local = loom.discover(frame, "y", **SEARCH)
     remote = loom.discover(frame, "y", client=two_workers, **SEARCH)
     assert str(remote) == str(local)
+
+
+def test_discover_sample_seeds_on_cluster(
+    two_workers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seeds fit a sample of 128 rows on the driver; the search counts on the workers.
+    monkeypatch.setattr(sys.modules["loom.evolve.discover"], "SEED_SAMPLE_ROWS", 128)
+    frame = planted_frame(9, n_rows=600)
+    local = loom.discover(frame, "y", **SEARCH)
+    remote = loom.discover(frame, "y", client=two_workers, **SEARCH)
+    assert str(remote) == str(local)
+    assert remote.front == local.front
 
 
 def test_discover_survives_killed_worker(
