@@ -194,7 +194,7 @@ def _summarize(
 ) -> tuple[list[ColumnSummary], int]:
     summaries = [
         ColumnSummary(
-            name, position, chunks.forms[name], options.kinds.get(name),  # type: ignore[arg-type]
+            name, position, chunks.forms[name], options.kinds.get(name),
             name == target, options,
         )
         for position, name in enumerate(chunks.names)

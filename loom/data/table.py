@@ -410,8 +410,8 @@ class BitTable:
         digest.update(self.schema.to_json().encode())
         digest.update(self.n_rows.to_bytes(8, "little"))
         # Hash the words in place: tobytes() would copy every bit of the table.
-        digest.update(memoryview(np.ascontiguousarray(self.bits.astype("<u8", copy=False))))
-        digest.update(memoryview(np.ascontiguousarray(self.valid.astype("<u8", copy=False))))
+        digest.update(np.ascontiguousarray(self.bits.astype("<u8", copy=False)).data)
+        digest.update(np.ascontiguousarray(self.valid.astype("<u8", copy=False)).data)
         return digest.hexdigest()
 
     def __len__(self) -> int:

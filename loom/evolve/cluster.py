@@ -207,6 +207,7 @@ class ShardHost:
 
 
 def _summed(parts: Any) -> Any:
+    """Return the sum of arrays (or of ints), None for no parts."""
     total = None
     for part in parts:
         total = part if total is None else total + part
@@ -303,7 +304,7 @@ class DaskScorer:
 
     def _workers(self) -> list[str]:
         """Return the addresses of the workers, waiting for one when none is left."""
-        workers = sorted(self.client.scheduler_info()["workers"])
+        workers = self._addresses()
         if not workers:
             try:
                 self.client.wait_for_workers(1, timeout=WORKER_TIMEOUT_SECONDS)
@@ -313,8 +314,17 @@ class DaskScorer:
                     f"{WORKER_TIMEOUT_SECONDS:.0f} s; start workers for its scheduler."
                 )
                 raise ClusterError(msg) from err
-            workers = sorted(self.client.scheduler_info()["workers"])
+            workers = self._addresses()
         return workers
+
+    def _addresses(self) -> list[str]:
+        try:
+            # n_workers limits the workers listed in the releases of distributed that
+            # take it (2026.8 documents -1 as every worker).
+            info = self.client.scheduler_info(n_workers=-1)
+        except TypeError:  # a release without the argument
+            info = self.client.scheduler_info()
+        return sorted(info["workers"])
 
     def _host(self, worker: str) -> _Host:
         host = self._hosts.get(worker)
