@@ -5,6 +5,8 @@ the built-in exception a caller would catch for the same fault, so ``except Valu
 keeps working::
 
     LoomError
+    ├── ClusterError                        a Dask cluster that is unreachable or keeps
+    │                                       losing workers
     ├── ConstraintSyntaxError (ValueError)  text that is not in the constraint language
     ├── ConstraintError (ValueError)        a constraint that does not fit a schema
     │   └── UnknownFeatureError (KeyError)  a feature name the schema does not have
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "ClusterError",
     "ConstantFeatureWarning",
     "ConstraintError",
     "ConstraintFormatError",
@@ -75,6 +78,10 @@ class LoomError(Exception):
     def __str__(self) -> str:
         # KeyError would print repr(message); the message is meant to be read as is.
         return str(self.args[0]) if self.args else ""
+
+
+class ClusterError(LoomError):
+    """A Dask cluster that cannot be reached, has no workers, or keeps losing them."""
 
 
 class ConstraintSyntaxError(LoomError, ValueError):

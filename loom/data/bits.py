@@ -17,6 +17,7 @@ __all__ = [
     "concat_bits",
     "last_word_mask",
     "n_words",
+    "or_rows_at",
     "pack_bits",
     "popcount",
     "row_mask",
@@ -141,15 +142,38 @@ def concat_bits(
     result = np.zeros((*leading, n_words(total)), dtype=np.uint64)
     offset = 0
     for part, count in zip(parts, row_counts, strict=True):
-        width = n_words(count)
-        first, shift = divmod(offset, WORD_BITS)
-        if shift == 0:
-            result[..., first : first + width] |= part[..., :width]
-        else:
-            result[..., first : first + width] |= part[..., :width] << np.uint64(shift)
-            # The carry past the end holds only padding bits of the part, which are 0.
-            carry = part[..., :width] >> np.uint64(WORD_BITS - shift)
-            end = min(first + 1 + width, result.shape[-1])
-            result[..., first + 1 : end] |= carry[..., : end - first - 1]
+        or_rows_at(result, part, offset, count)
         offset += count
     return result
+
+
+def or_rows_at(
+    out: NDArray[np.uint64], part: NDArray[np.uint64], start: int, count: int
+) -> None:
+    """OR the first `count` rows of `part` into `out` from row `start` on, in place.
+
+    Parameters
+    ----------
+    out : ndarray of shape (..., n_words), dtype=uint64
+        Room for at least ``start + count`` rows. Rows where `part` lands should be
+        zero, so that the OR writes them.
+    part : ndarray of shape (..., n_words(count)), dtype=uint64
+        With zero padding bits past row ``count - 1``.
+
+    Examples
+    --------
+    >>> out = np.zeros(2, dtype=np.uint64)
+    >>> or_rows_at(out, np.array([0b101], dtype=np.uint64), 63, 3)
+    >>> unpack_bits(out, 66).nonzero()[0].tolist()
+    [63, 65]
+    """
+    width = n_words(count)
+    first, shift = divmod(start, WORD_BITS)
+    if shift == 0:
+        out[..., first : first + width] |= part[..., :width]
+        return
+    out[..., first : first + width] |= part[..., :width] << np.uint64(shift)
+    # The carry past the end holds only padding bits of the part, which are 0.
+    carry = part[..., :width] >> np.uint64(WORD_BITS - shift)
+    end = min(first + 1 + width, out.shape[-1])
+    out[..., first + 1 : end] |= carry[..., : end - first - 1]

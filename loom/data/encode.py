@@ -1,9 +1,11 @@
-"""Encoding of a pandas frame into bit columns, with or without a schema to follow.
+"""Encoding of cells into bit columns: cell conversion, per-kind encoding, thresholds.
 
-`encode_frame` infers each column's kind and domain (or takes them from a schema),
-turns every feature into packed bit columns plus a validity mask, and records the range
-of values between each pair of numeric thresholds. Column names must already be unique
-strings; readers check that.
+`encode_frame` encodes an in-memory frame through the chunked encoder of
+`loom.data.stream`. That encoder infers each column's kind and domain (or takes them
+from a schema), turns every feature into packed bit columns plus a validity mask, and
+records the range of values between each pair of numeric thresholds. This module
+contains the steps that work on one chunk of rows. Column names must already be unique strings;
+readers check that.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -33,7 +35,17 @@ from loom.exceptions import (
     UnseenValueWarning,
 )
 
-__all__ = ["EncodedColumns", "EncodingOptions", "default_memory_limit", "encode_frame"]
+__all__ = [
+    "CellForm",
+    "EncodedColumns",
+    "EncodingNotes",
+    "EncodingOptions",
+    "cell_form",
+    "cut_points",
+    "default_memory_limit",
+    "encode_frame",
+    "quantile_cuts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +54,18 @@ _TRUE_TEXT = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE_TEXT = frozenset({"false", "f", "no", "n", "0"})
 # A text column is inferred numeric only when every value is a plain decimal number
 # without leading zeros, so labels such as "007" stay labels.
-_NUMBER_TEXT = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_FRACTION_TEXT = re.compile(r"[.eE]")
+NUMBER_TEXT = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+FRACTION_TEXT = re.compile(r"[.eE]")
 
 # Where a row sits in the input, for error messages: "line 12" or "row 10".
 RowLocator = Callable[[int], str]
+
+# How the cells of an input column are read. It is fixed for the whole column, so that
+# every chunk converts alike. Columns of bool and numeric dtypes are "bool" and
+# "number". Object columns are "text" (strings), "bool-objects" (Python bools) or
+# "labels" (other objects, read through `label_text`).
+CellForm: TypeAlias = Literal["bool", "number", "text", "bool-objects", "labels"]
+CELL_FORMS: tuple[CellForm, ...] = ("bool", "number", "text", "bool-objects", "labels")
 
 
 @dataclass(frozen=True)
@@ -91,7 +110,7 @@ class EncodedColumns:
 
 
 @dataclass
-class _Cells:
+class Cells:
     """One input column split into present values and a presence mask."""
 
     values: NDArray[Any]
@@ -122,6 +141,8 @@ def encode_frame(
     options: EncodingOptions,
     locate: RowLocator,
     source: str,
+    chunk_rows: int | None = None,
+    progress: bool = False,
 ) -> EncodedColumns:
     """Encode `frame`, following `schema` when given, else building one.
 
@@ -138,69 +159,22 @@ def encode_frame(
         Maps a row position to its place in the input, for error messages.
     source : str
         What the data came from (a file name or "frame"), for error messages.
+    chunk_rows : int, optional
+        Rows converted at a time; see `loom.data.stream.encode_chunks`.
+    progress : bool, default=False
+        Show a progress bar on stderr.
     """
-    names = [str(name) for name in frame.columns]
-    n_rows = len(frame)
-    if schema is None:
-        schema = _build_schema(frame, names, target, options, locate, source)
-    else:
-        _check_columns(names, schema, source)
-    _check_memory(schema, n_rows, options)
+    from loom.data.stream import encode_chunks, frame_source
 
-    bits = np.zeros((schema.n_columns, (n_rows + 63) // 64), dtype=np.uint64)
-    valid = np.zeros((schema.n_features, (n_rows + 63) // 64), dtype=np.uint64)
-    ranges: dict[str, NDArray[np.float64]] = {}
-    for position, spec in enumerate(schema.features):
-        if spec.name not in frame.columns:
-            continue  # a target absent from prediction data: every row missing
-        cells = _split_cells(frame[spec.name], options)
-        columns = schema.columns_of(spec.name)
-        present = _encode_feature(spec, cells, bits[columns.start : columns.stop],
-                                  ranges, locate, source)
-        valid[position] = pack_bits(present)
-    return EncodedColumns(schema, n_rows, bits, valid, ranges)
+    chunks = frame_source(frame, options, locate=locate, source=source)
+    return encode_chunks(
+        chunks, target=target, schema=schema, options=options, chunk_rows=chunk_rows,
+        progress=progress, stacklevel=4,
+    )
 
 
-# ---------------------------------------------------------------------------
-# Schema building
-
-
-def _build_schema(
-    frame: pd.DataFrame,
-    names: list[str],
-    target: str | None,
-    options: EncodingOptions,
-    locate: RowLocator,
-    source: str,
-) -> Schema:
-    if target is not None and target not in names:
-        listed = ", ".join(repr(name) for name in names)
-        msg = f"target column {target!r} is not in {source}; the columns are {listed}."
-        raise TargetError(msg)
-    unknown = sorted(set(options.kinds) - set(names))
-    if unknown:
-        msg = f"kinds names columns that {source} does not have: {unknown!r}."
-        raise InvalidParameterError(msg)
-    specs = []
-    for name in names:
-        cells = _split_cells(frame[name], options)
-        kind = options.kinds.get(name) or _infer_kind(cells, name == target, options)
-        specs.append(_build_spec(name, kind, cells, options, locate, source))
-    schema = Schema(tuple(specs), target=target)
-    if target is not None:
-        _check_target(schema.feature(target), source, len(frame))
-    constant = [spec.name for spec in specs if spec.is_constant and spec.name != target]
-    if constant:
-        listed = ", ".join(repr(name) for name in constant)
-        msg = (
-            f"{len(constant)} feature(s) of {source} take a single value or none and "
-            f"give no bit columns: {listed}."
-        )
-        warnings.warn(msg, ConstantFeatureWarning, stacklevel=4)
-    return schema
-
-
-def _check_target(spec: FeatureSpec, source: str, n_rows: int) -> None:
+def check_target(spec: FeatureSpec, source: str, n_rows: int) -> None:
+    """Raise `TargetError` unless the target feature has at least two classes."""
     n_classes = len(spec.values) if spec.kind != "numeric" else len(spec.thresholds) + 1
     if n_classes >= 2:
         return
@@ -217,47 +191,17 @@ def _check_target(spec: FeatureSpec, source: str, n_rows: int) -> None:
     raise TargetError(msg)
 
 
-def _infer_kind(cells: _Cells, is_target: bool, options: EncodingOptions) -> Kind:
-    values = cells.values[cells.present]
-    if values.dtype == bool:
-        return "boolean"
-    if not cells.is_text:
-        return "categorical" if is_target else "numeric"
-    if len(values) and all(text.lower() in ("true", "false") for text in _uniques(values)):
-        return "boolean"
-    if is_target or not len(values):
-        return "categorical"
-    uniques = _uniques(values)
-    if not all(_NUMBER_TEXT.fullmatch(text) for text in uniques):
-        return "categorical"
-    has_fraction = any(_FRACTION_TEXT.search(text) for text in uniques)
-    if has_fraction or len(uniques) > options.max_integer_categories:
-        return "numeric"
-    return "categorical"
-
-
-def _build_spec(
-    name: str,
-    kind: Kind,
-    cells: _Cells,
-    options: EncodingOptions,
-    locate: RowLocator,
-    source: str,
-) -> FeatureSpec:
-    allows_missing = not bool(cells.present.all())
-    if kind == "boolean":
-        truth = _to_bool(cells, name, locate, source)[cells.present]
-        seen = [text for text, flag in (("false", False), ("true", True)) if flag in truth]
-        return FeatureSpec(name, kind, values=tuple(seen), allows_missing=allows_missing)
-    if kind == "categorical":
-        labels = _uniques(_to_labels(cells)[cells.present])
-        ordered = tuple(sorted(labels, key=_label_order))
-        return FeatureSpec(name, kind, values=ordered, allows_missing=allows_missing)
-    numbers = _to_numbers(cells, name, locate, source)
-    finite = numbers[cells.present & np.isfinite(numbers)]
-    extra = options.thresholds.get(name, ())
-    cuts = cut_points(finite, options.n_thresholds, extra)
-    return FeatureSpec(name, kind, thresholds=cuts, allows_missing=allows_missing)
+def warn_constant(specs: Sequence[FeatureSpec], target: str | None, source: str,
+                  stacklevel: int) -> None:
+    """Warn about features that take one value or none, the target excepted."""
+    constant = [spec.name for spec in specs if spec.is_constant and spec.name != target]
+    if constant:
+        listed = ", ".join(repr(name) for name in constant)
+        msg = (
+            f"{len(constant)} feature(s) of {source} take a single value or none and "
+            f"give no bit columns: {listed}."
+        )
+        warnings.warn(msg, ConstantFeatureWarning, stacklevel=stacklevel + 1)
 
 
 def cut_points(
@@ -278,6 +222,23 @@ def cut_points(
     (24.5, 49.5, 74.5)
     """
     distinct, counts = np.unique(values, return_counts=True)
+    return quantile_cuts(distinct, counts, n_thresholds, extra)
+
+
+def quantile_cuts(
+    distinct: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    n_thresholds: int,
+    extra: Sequence[float] = (),
+) -> tuple[float, ...]:
+    """Return `cut_points` of the values whose sorted distinct values and counts are
+    given.
+
+    Examples
+    --------
+    >>> quantile_cuts(np.array([1.0, 2.0, 4.0]), np.array([1, 2, 1]), 8)
+    (1.5, 3.0)
+    """
     cuts: set[float] = {float(cut) for cut in extra}
     if len(distinct) >= 2 and n_thresholds > 0:
         if len(distinct) - 1 <= n_thresholds:
@@ -308,8 +269,8 @@ def _midpoint(low: float, high: float) -> float:
     return middle
 
 
-def _label_order(label: str) -> tuple[int, float, str]:
-    if _NUMBER_TEXT.fullmatch(label):
+def label_order(label: str) -> tuple[int, float, str]:
+    if NUMBER_TEXT.fullmatch(label):
         return (0, float(label), label)
     return (1, 0.0, label)
 
@@ -318,42 +279,99 @@ def _label_order(label: str) -> tuple[int, float, str]:
 # Per-kind encoding
 
 
-def _encode_feature(
+def encode_feature(
     spec: FeatureSpec,
-    cells: _Cells,
+    cells: Cells,
     out: NDArray[np.uint64],
     ranges: dict[str, NDArray[np.float64]],
     locate: RowLocator,
     source: str,
+    notes: EncodingNotes,
 ) -> NDArray[np.bool_]:
-    """Fill the feature's bit columns in `out`; return the rows with a known value."""
+    """Fill the feature's bit columns in `out`; return the rows with a known value.
+
+    Values the schema does not know are counted in `notes`, which warns once for all
+    chunks.
+    """
     present = cells.present
     if spec.kind == "boolean":
-        truth = _to_bool(cells, spec.name, locate, source)
+        truth = to_bool(cells, spec.name, locate, source)
         if spec.is_constant:
-            present = _drop_other_values(spec, present, truth != spec.constant, source)
+            dropped = present & (truth != spec.constant)
+            notes.add_dropped(spec, int(dropped.sum()))
+            present = present & ~dropped
         else:
             out[0] = pack_bits(truth & present)
         return present
     if spec.kind == "categorical":
-        labels = _to_labels(cells)
+        labels = to_labels(cells)
         if spec.is_constant:
             other = labels != (spec.values[0] if spec.values else None)
-            return _drop_other_values(spec, present, other, source)
+            dropped = present & other
+            notes.add_dropped(spec, int(dropped.sum()))
+            return present & ~other
         codes = pd.Index(spec.values).get_indexer(labels)
         unseen = present & (codes < 0)
         if unseen.any():
-            _warn_unseen(spec, labels[unseen], source)
+            notes.add_unseen(spec, labels[unseen])
         for column in range(len(spec.values)):
             out[column] = pack_bits(present & (codes == column))
         return present
-    numbers = _to_numbers(cells, spec.name, locate, source)
+    numbers = to_numbers(cells, spec.name, locate, source)
     present = present & ~np.isnan(numbers)
     thresholds = np.asarray(spec.thresholds, dtype=np.float64)
     for column, threshold in enumerate(thresholds):
         out[column] = pack_bits(present & (numbers <= threshold))
     ranges[spec.name] = bin_ranges(numbers[present], thresholds)
     return present
+
+
+class EncodingNotes:
+    """Rows with values the schema does not know, gathered over every chunk of an
+    encoding so that each feature gets one warning."""
+
+    def __init__(self) -> None:
+        self.dropped: dict[str, tuple[FeatureSpec, int]] = {}
+        self.unseen: dict[str, tuple[FeatureSpec, int, list[Any]]] = {}
+
+    def add_dropped(self, spec: FeatureSpec, count: int) -> None:
+        """Count rows of a constant feature whose value is not its one value."""
+        if count:
+            _, before = self.dropped.get(spec.name, (spec, 0))
+            self.dropped[spec.name] = (spec, before + count)
+
+    def add_unseen(self, spec: FeatureSpec, labels: NDArray[Any]) -> None:
+        """Count rows whose categorical label the schema does not list."""
+        _, before, examples = self.unseen.get(spec.name, (spec, 0, []))
+        for label in uniques(labels):
+            if len(examples) >= 5:
+                break
+            if label not in examples:
+                examples.append(label)
+        self.unseen[spec.name] = (spec, before + len(labels), examples)
+
+    def warn(self, schema: Schema, source: str, stacklevel: int) -> None:
+        """Issue the warnings, in feature order."""
+        for spec in schema.features:
+            if spec.name in self.dropped:
+                count = self.dropped[spec.name][1]
+                value = spec.values[0] if spec.values else "all missing"
+                msg = (
+                    f"feature {spec.name!r} is constant in the schema ({value!r}), so "
+                    f"it has no bit columns; {count} row(s) of {source} with another "
+                    "value are treated as missing. Re-encode with a schema built from "
+                    "data that has those values."
+                )
+                warnings.warn(msg, UnseenValueWarning, stacklevel=stacklevel + 1)
+            if spec.name in self.unseen:
+                _, count, labels = self.unseen[spec.name]
+                examples = ", ".join(repr(label) for label in labels)
+                msg = (
+                    f"feature {spec.name!r}: {count} row(s) of {source} hold values "
+                    f"the schema does not know ({examples}); they match no '=' literal "
+                    f"of {spec.name!r}."
+                )
+                warnings.warn(msg, UnseenValueWarning, stacklevel=stacklevel + 1)
 
 
 def bin_ranges(
@@ -377,64 +395,85 @@ def bin_ranges(
     return np.stack([low, high], axis=1)
 
 
-def _drop_other_values(
-    spec: FeatureSpec,
-    present: NDArray[np.bool_],
-    other: NDArray[np.bool_],
-    source: str,
-) -> NDArray[np.bool_]:
-    """Treat values a constant feature's schema does not know as missing."""
-    dropped = present & other
-    if dropped.any():
-        msg = (
-            f"feature {spec.name!r} is constant in the schema "
-            f"({spec.values[0] if spec.values else 'all missing'!r}), so it has no bit "
-            f"columns; {int(dropped.sum())} row(s) of {source} with another value are "
-            "treated as missing. Re-encode with a schema built from data that has "
-            "those values."
-        )
-        warnings.warn(msg, UnseenValueWarning, stacklevel=5)
-    return present & ~other
-
-
-def _warn_unseen(spec: FeatureSpec, labels: NDArray[Any], source: str) -> None:
-    examples = ", ".join(repr(label) for label in _uniques(labels)[:5])
-    msg = (
-        f"feature {spec.name!r}: {len(labels)} row(s) of {source} hold values the "
-        f"schema does not know ({examples}); they match no '=' literal of "
-        f"{spec.name!r}."
-    )
-    warnings.warn(msg, UnseenValueWarning, stacklevel=5)
-
-
 # ---------------------------------------------------------------------------
 # Cell conversion
 
 
-def _split_cells(series: pd.Series, options: EncodingOptions) -> _Cells:
+def cell_form(series: pd.Series, options: EncodingOptions) -> CellForm:
+    """Return how the cells of a whole column are read; see `CellForm`.
+
+    Examples
+    --------
+    >>> options = EncodingOptions()
+    >>> cell_form(pd.Series([1, 2]), options), cell_form(pd.Series(["a", "?"]), options)
+    ('number', 'text')
+    >>> cell_form(pd.Series([True, None], dtype=object), options)
+    'bool-objects'
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        series = series.astype(object)
+        # Only the categories that occur count, as in the column's values.
+        used = np.unique(series.cat.codes.to_numpy())
+        series = pd.Series(dtype.categories[used[used >= 0]], dtype=object)
         dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        present = ~series.isna().to_numpy()
-        values = series.fillna(False).to_numpy(dtype=bool)
-        return _Cells(values, present, is_text=False)
+        return "bool"
     if pd.api.types.is_numeric_dtype(dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        return _Cells(values, ~np.isnan(values), is_text=False)
+        return "number"
+    if isinstance(dtype, pd.StringDtype):
+        return "text"  # every value is a str or missing
     values = series.to_numpy(dtype=object)
+    return _object_form(values, _present_objects(values, options))
+
+
+def _object_form(values: NDArray[Any], present: NDArray[np.bool_]) -> CellForm:
+    kinds = pd.api.types.infer_dtype(values[present], skipna=False)
+    if kinds in ("string", "empty"):
+        return "text"
+    if kinds == "boolean":
+        return "bool-objects"
+    return "labels"
+
+
+def _present_objects(values: NDArray[Any], options: EncodingOptions) -> NDArray[np.bool_]:
     present = ~pd.isna(values)
     if options.missing_values:
         # np.isin fails on pd.NA, which has no truth value, so this uses pandas' isin.
         marked = pd.Series(values, dtype=object).isin(options.missing_values)
         present &= ~marked.to_numpy(dtype=bool)
-    kinds = pd.api.types.infer_dtype(values[present], skipna=False)
-    if kinds in ("string", "empty"):
-        return _Cells(values, present, is_text=True)
-    if kinds == "boolean":
-        return _Cells(np.where(present, values, False).astype(bool), present, False)
-    return _Cells(_labels_of_objects(values, present), present, is_text=True)
+    return present
+
+
+def split_cells(
+    series: pd.Series, options: EncodingOptions, form: CellForm | None = None
+) -> Cells:
+    """Split a column into cell values and a presence mask, read as `form` (default:
+    the form of `series` itself)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+        dtype = series.dtype
+    if form is None and pd.api.types.is_bool_dtype(dtype):
+        form = "bool"
+    elif form is None and pd.api.types.is_numeric_dtype(dtype):
+        form = "number"
+    if form == "bool" and pd.api.types.is_bool_dtype(dtype):
+        present = ~series.isna().to_numpy()
+        values = series.fillna(False).to_numpy(dtype=bool)
+        return Cells(values, present, is_text=False)
+    if form == "number":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return Cells(values, ~np.isnan(values), is_text=False)
+    values = series.to_numpy(dtype=object)
+    present = _present_objects(values, options)
+    if form is None:
+        form = _object_form(values, present)
+    if form == "text":
+        return Cells(values, present, is_text=True)
+    if form in ("bool", "bool-objects"):
+        # A bool column with missing values arrives as objects (Arrow batches).
+        return Cells(np.where(present, values, False).astype(bool), present, False)
+    return Cells(_labels_of_objects(values, present), present, is_text=True)
 
 
 def _labels_of_objects(values: NDArray[Any], present: NDArray[np.bool_]) -> NDArray[Any]:
@@ -464,7 +503,7 @@ def label_text(value: object) -> str:
     return str(value)
 
 
-def _to_labels(cells: _Cells) -> NDArray[Any]:
+def to_labels(cells: Cells) -> NDArray[Any]:
     if cells.is_text:
         return cells.values
     if cells.values.dtype == bool:
@@ -475,8 +514,8 @@ def _to_labels(cells: _Cells) -> NDArray[Any]:
     return labels
 
 
-def _to_bool(
-    cells: _Cells, name: str, locate: RowLocator, source: str
+def to_bool(
+    cells: Cells, name: str, locate: RowLocator, source: str
 ) -> NDArray[np.bool_]:
     if cells.values.dtype == bool:
         return cells.values
@@ -496,8 +535,8 @@ def _to_bool(
     return cells.present & is_true
 
 
-def _to_numbers(
-    cells: _Cells, name: str, locate: RowLocator, source: str
+def to_numbers(
+    cells: Cells, name: str, locate: RowLocator, source: str
 ) -> NDArray[np.float64]:
     if not cells.is_text:
         return np.where(cells.present, cells.values.astype(np.float64), np.nan)
@@ -533,7 +572,7 @@ def _raise_first(
     raise DataError(msg)
 
 
-def _uniques(values: NDArray[Any]) -> list[Any]:
+def uniques(values: NDArray[Any]) -> list[Any]:
     return list(pd.unique(pd.Series(values, dtype=object)))
 
 
@@ -541,7 +580,7 @@ def _uniques(values: NDArray[Any]) -> list[Any]:
 # Checks
 
 
-def _check_columns(names: list[str], schema: Schema, source: str) -> None:
+def check_columns(names: list[str], schema: Schema, source: str) -> None:
     missing = [n for n in schema.feature_names if n not in names and n != schema.target]
     if missing:
         listed = ", ".join(repr(name) for name in missing)
@@ -557,7 +596,7 @@ def _check_columns(names: list[str], schema: Schema, source: str) -> None:
         raise DataError(msg)
 
 
-def _check_memory(schema: Schema, n_rows: int, options: EncodingOptions) -> None:
+def check_memory(schema: Schema, n_rows: int, options: EncodingOptions) -> None:
     estimate = schema.estimate_nbytes(n_rows)
     limit = options.memory_limit
     origin = "the memory_limit given"

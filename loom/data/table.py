@@ -34,8 +34,8 @@ from loom.data.encode import (
     EncodingOptions,
     encode_frame,
 )
-from loom.data.readers import read_csv
 from loom.data.schema import Kind, Schema
+from loom.data.stream import csv_source, encode_chunks, parquet_source
 from loom.exceptions import DataError, InvalidParameterError, TargetError
 
 __all__ = ["BitTable"]
@@ -135,8 +135,15 @@ class BitTable:
         delimiter: str = ",",
         encoding: str = "utf-8",
         memory_limit: int | None = None,
+        chunk_rows: int | None = None,
+        progress: bool = False,
     ) -> BitTable:
         """Read and encode a CSV file with a header row.
+
+        The file is read twice, `chunk_rows` rows at a time: once to build the schema,
+        once to encode into bit columns allocated for every row. A file far larger
+        than memory therefore encodes within the memory of its bits plus a few
+        chunks.
 
         Parameters
         ----------
@@ -167,6 +174,14 @@ class BitTable:
         memory_limit : int, optional
             Most bytes the encoding may take; default half of the available memory.
             A larger estimate raises `MemoryLimitError` before anything is allocated.
+        chunk_rows : int, optional
+            Rows converted at a time (default 65,536). The table does not depend on
+            it. A numeric column with more than 65,536 distinct values takes its
+            quantile thresholds from a seeded uniform sample of 65,536 of its values
+            (see `loom.data.summary.NumberSketch`); every other column, and every
+            file of at most 65,536 rows, encodes exactly as one whole frame would.
+        progress : bool, default=False
+            Show a progress bar (tqdm, on stderr) for each pass over the file.
 
         Raises
         ------
@@ -175,14 +190,14 @@ class BitTable:
             duplicate or empty column names, an unknown or one-class target, text that
             the encoding cannot decode, or a cell that does not fit its column's kind.
         """
-        frame, file = read_csv(path, delimiter=delimiter, encoding=encoding)
+        chunks = csv_source(path, delimiter=delimiter, encoding=encoding)
         options = _options(
             kinds, n_thresholds, thresholds, missing_values, max_integer_categories,
             memory_limit,
         )
-        encoded = encode_frame(
-            frame, target=target, schema=schema, options=options,
-            locate=file.locate, source=file.source,
+        encoded = encode_chunks(
+            chunks, target=target, schema=schema, options=options,
+            chunk_rows=chunk_rows, progress=progress, stacklevel=3,
         )
         return cls._from_encoded(encoded)
 
@@ -199,13 +214,16 @@ class BitTable:
         missing_values: Sequence[str] = DEFAULT_MISSING_VALUES,
         max_integer_categories: int = 20,
         memory_limit: int | None = None,
+        chunk_rows: int | None = None,
+        progress: bool = False,
     ) -> BitTable:
         """Encode a pandas DataFrame.
 
         Columns of bool dtype are boolean, of numeric dtype numeric (the target:
         categorical), and text columns are inferred as in `from_csv`. NaN, None,
-        ``pd.NA`` and the `missing_values` texts are missing. The other parameters
-        are those of `from_csv`.
+        ``pd.NA`` and the `missing_values` texts are missing. The frame is converted
+        `chunk_rows` rows at a time, so the encoding needs little memory beyond the
+        frame and the bits. The other parameters are those of `from_csv`.
         """
         if not isinstance(frame, pd.DataFrame):
             msg = f"from_frame needs a pandas DataFrame, got {type(frame).__name__}."
@@ -222,7 +240,58 @@ class BitTable:
 
         encoded = encode_frame(
             frame, target=target, schema=schema, options=options,
-            locate=locate, source="the frame",
+            locate=locate, source="the frame", chunk_rows=chunk_rows, progress=progress,
+        )
+        return cls._from_encoded(encoded)
+
+    @classmethod
+    def from_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        target: str | None = None,
+        *,
+        schema: Schema | None = None,
+        kinds: Mapping[str, Kind] | None = None,
+        n_thresholds: int = 32,
+        thresholds: Mapping[str, Sequence[float]] | None = None,
+        missing_values: Sequence[str] = DEFAULT_MISSING_VALUES,
+        max_integer_categories: int = 20,
+        memory_limit: int | None = None,
+        chunk_rows: int | None = None,
+        progress: bool = False,
+    ) -> BitTable:
+        """Read and encode a Parquet file, `chunk_rows` rows at a time; needs pyarrow.
+
+        Each column is read as pandas converts it (``pandas.read_parquet``), so the
+        table equals ``from_frame(pandas.read_parquet(path))``: boolean columns are
+        boolean, integer and float columns numeric (the target: categorical), string
+        columns inferred as in `from_csv`. Errors name rows by their 0-based number.
+        The other parameters are those of `from_csv`.
+
+        Raises
+        ------
+        MissingDependencyError
+            If pyarrow is not installed (``pip install "loom-rules[parquet]"``).
+        DataFileNotFoundError, TargetError, DataError
+            For a missing file, a file that is not Parquet, an unknown or one-class
+            target, or a cell that does not fit its column's kind.
+
+        Examples
+        --------
+        >>> import tempfile, pandas as pd
+        >>> path = tempfile.mkdtemp() + "/rows.parquet"
+        >>> pd.DataFrame({"a": [True, False], "y": ["p", "n"]}).to_parquet(path)
+        >>> BitTable.from_parquet(path, "y").columns
+        ('a', 'y = n', 'y = p')
+        """
+        chunks = parquet_source(path)
+        options = _options(
+            kinds, n_thresholds, thresholds, missing_values, max_integer_categories,
+            memory_limit,
+        )
+        encoded = encode_chunks(
+            chunks, target=target, schema=schema, options=options,
+            chunk_rows=chunk_rows, progress=progress, stacklevel=3,
         )
         return cls._from_encoded(encoded)
 
@@ -340,8 +409,9 @@ class BitTable:
         digest = hashlib.sha256()
         digest.update(self.schema.to_json().encode())
         digest.update(self.n_rows.to_bytes(8, "little"))
-        digest.update(self.bits.astype("<u8", copy=False).tobytes())
-        digest.update(self.valid.astype("<u8", copy=False).tobytes())
+        # Hash the words in place: tobytes() would copy every bit of the table.
+        digest.update(np.ascontiguousarray(self.bits.astype("<u8", copy=False)).data)
+        digest.update(np.ascontiguousarray(self.valid.astype("<u8", copy=False)).data)
         return digest.hexdigest()
 
     def __len__(self) -> int:
@@ -366,6 +436,11 @@ class BitTable:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickling goes through the constructor, so that the copy's arrays are
+        # checked and read-only too (tables travel to Dask workers by pickle).
+        return (_restore, (self.schema, self.bits, self.valid, self.n_rows, self.ranges))
 
     # -- access ------------------------------------------------------------------
 
@@ -540,6 +615,17 @@ class BitTable:
             schema, arrays["bits"], arrays["valid"], int(arrays["n_rows"]), ranges,
             copy=False,
         )
+
+
+def _restore(
+    schema: Schema,
+    bits: NDArray[np.uint64],
+    valid: NDArray[np.uint64],
+    n_rows: int,
+    ranges: Mapping[str, NDArray[np.float64]],
+) -> BitTable:
+    """Rebuild a pickled table, taking over the unpickled arrays without a copy."""
+    return BitTable(schema, bits, valid, n_rows, ranges, copy=False)
 
 
 def _checked_words(

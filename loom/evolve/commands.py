@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,16 @@ from numpy.typing import NDArray
 
 from loom.data.readers import read_csv
 from loom.data.table import BitTable
+from loom.evolve.cluster import require_distributed
 from loom.evolve.discover import discover
 from loom.evolve.model import RuleSet, _labels_of
 from loom.evolve.search import Generation
-from loom.exceptions import DataError, OutputError, TargetError
+from loom.exceptions import ClusterError, DataError, OutputError, TargetError
 
 __all__ = ["register"]
 
 DEFAULT_HOLDOUT = 0.2
+DEFAULT_CONNECT_TIMEOUT = 30.0
 # Options of the demo search. A winning line is a conjunction of three squares, so
 # cardinality conditions only widen the search; the rules describe wins of x.
 DEMO_OPTIONS: dict[str, Any] = {"positive": "p", "cardinality": False}
@@ -146,6 +149,29 @@ def _register_discover(subparsers: Any) -> None:
     )
 
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="count on the workers of the Dask cluster whose scheduler listens at "
+        "ADDRESS (e.g. tcp://10.0.0.5:8786); the rules equal those of a run in this "
+        "process (needs loom-rules[cluster])",
+    )
+    parser.add_argument(
+        "--shard-rows",
+        type=_integer(1),
+        metavar="N",
+        help="with --scheduler, rows per shard sent to a worker (default: one shard "
+        "per worker)",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="S",
+        help="with --scheduler, seconds to wait for the scheduler to respond "
+        f"(default: {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+
+    parser.add_argument(
         "--out",
         metavar="PATH",
         help="write the rules to PATH as constraint text that RuleSet.load reads back",
@@ -164,6 +190,9 @@ def _register_discover(subparsers: Any) -> None:
 
 
 def _run_discover(arguments: argparse.Namespace) -> int:
+    if arguments.shard_rows is not None and not arguments.scheduler:
+        print("loom discover: error: --shard-rows needs --scheduler", file=sys.stderr)
+        return 2
     if arguments.plot:
         from loom.evolve.plots import require_matplotlib
 
@@ -173,7 +202,7 @@ def _run_discover(arguments: argparse.Namespace) -> int:
     train, holdout = _split_rows(
         full, arguments.target, arguments.holdout, arguments.seed
     )
-    with _ProgressBar(arguments.generations) as bar:
+    with _connect(arguments) as client, _ProgressBar(arguments.generations) as bar:
         model = discover(
             frame.iloc[train],
             arguments.target,
@@ -184,6 +213,8 @@ def _run_discover(arguments: argparse.Namespace) -> int:
             random_state=arguments.seed,
             on_generation=bar.update,
             kinds=kinds,
+            client=client,
+            shard_rows=arguments.shard_rows,
         )
     model.info["accuracy"] = _accuracy(model, frame.iloc[holdout], arguments)
     if arguments.out:
@@ -205,12 +236,37 @@ def _run_discover(arguments: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _connect(arguments: argparse.Namespace) -> Iterator[Any]:
+    """Yield a Dask client connected to ``--scheduler``, or None without it."""
+    if not arguments.scheduler:
+        yield None
+        return
+    distributed = require_distributed()
+    address = arguments.scheduler
+    try:
+        client = distributed.Client(address, timeout=arguments.connect_timeout)
+    except (OSError, TimeoutError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        msg = (
+            f"cannot connect to the Dask scheduler at {address!r}: {reason}. Check "
+            "the address, or start a scheduler there (dask scheduler)."
+        )
+        raise ClusterError(msg) from err
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 def _read(path: str, target: str) -> tuple[pd.DataFrame, BitTable]:
     """Return the file's text cells and its encoding with `target` as the target.
 
     Encoding the whole file first reports bad cells with their line numbers, and
     fixes each column's kind for the part the rules are fitted on.
     """
+    # NOTE: the hold-out split needs the cells, so the whole file is read as text; a
+    # file larger than memory needs BitTable.from_csv (chunked) and loom.discover.
     try:
         frame, _ = read_csv(path)
         if target not in frame.columns:

@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 # Fewer training rows than this leave no validation split: every row fits.
 MIN_ROWS_FOR_VALIDATION = 30
+# Tables with more rows fit their greedy seeds on a sample of about this many rows
+# (see `SeedSample`); the search itself counts every row.
+SEED_SAMPLE_ROWS = 200_000
 
 
 def discover(
@@ -74,6 +77,8 @@ def discover(
     scenarios: Any = None,
     policy: Any = None,
     backbone_fingerprint: str | None = None,
+    client: Any = None,
+    shard_rows: int | None = None,
 ) -> RuleSet:
     """Evolve a small set of readable rules that predict `target`.
 
@@ -131,6 +136,13 @@ def discover(
     backbone_fingerprint : str, optional
         Fingerprint of the binary network whose activations `data` holds; recorded
         with new crystals and compared with that of applied ones.
+    client : distributed.Client, optional
+        Count on the workers of a Dask cluster (`loom.evolve.cluster.DaskScorer`).
+        The table is scattered as row shards, and the driver sums the shards' counts,
+        so the rules equal those of an in-process run with the same seed. Needs
+        ``pip install "loom-rules[cluster]"``.
+    shard_rows : int, optional
+        Rows per shard with `client`; default one shard per worker.
 
     Returns
     -------
@@ -161,6 +173,7 @@ def discover(
     ['a and b']
     """
     options = _check_options(locals())
+    _check_cluster(client, shard_rows)
     started = time.perf_counter()
     table = _as_table(data, target, n_thresholds=n_thresholds, kinds=kinds)
     target = target or table.target
@@ -169,8 +182,10 @@ def discover(
     random.seed(int(rng.integers(2**63)))
     try:
         with thread_limit(n_jobs):
-            model = _discover(table, str(target), positive, options, rng, started,
-                              on_generation, progress, backend, store,
+            scorer, seed_sample = _make_scorer(table, str(target), backend, client,
+                                               shard_rows)
+            model = _discover(scorer, seed_sample, table, str(target), positive, options,
+                              rng, started, on_generation, progress, store,
                               backbone_fingerprint)
             if store is not None:
                 from loom.evolve.crystals import crystallize
@@ -255,6 +270,92 @@ def _as_table_any(
     return BitTable.from_array(array, **options)
 
 
+def _check_cluster(client: Any, shard_rows: int | None) -> None:
+    if shard_rows is not None and (
+        isinstance(shard_rows, bool) or not isinstance(shard_rows, int) or shard_rows < 1
+    ):
+        msg = f"shard_rows must be an int >= 1 or None, got {shard_rows!r}."
+        raise InvalidParameterError(msg)
+    if client is None:
+        return
+    from loom.evolve.cluster import require_distributed
+
+    distributed = require_distributed()
+    if not isinstance(client, distributed.Client):
+        msg = (
+            f"client must be a dask.distributed.Client, got {type(client).__name__}; "
+            "pass Client(address) or leave it None to count in this process."
+        )
+        raise InvalidParameterError(msg)
+
+
+def _make_scorer(
+    table: BitTable, target: str, backend: str | None, client: Any,
+    shard_rows: int | None,
+) -> tuple[Scorer, SeedSample | None]:
+    """Return the scorer of a run (over the table in this process, or over its row
+    shards on the workers of `client`) and, for a large table, its seed sample."""
+    table = _with_target(table, target)
+    seed_sample = SeedSample.of(table, backend, whole=client is not None)
+    if client is None:
+        return LocalScorer(table, backend), seed_sample
+    from loom.evolve.cluster import DaskScorer
+
+    return DaskScorer(table, client, shard_rows=shard_rows, backend=backend), seed_sample
+
+
+class SeedSample:
+    """The rows that the greedy seeds of a large table fit on, as a table in this
+    process.
+
+    Greedy covering makes thousands of small scoring calls, each of which reads
+    every word of the table, so on millions of rows it costs far more than the
+    search. The sample takes every k-th 64-bit word of the rows (blocks of 64 rows
+    spread evenly over the table) for about `SEED_SAMPLE_ROWS` rows. It depends only
+    on the number of rows, so it draws nothing from the run's generator, and a run
+    on a cluster seeds on the same rows as one in this process. With `words` None
+    the sample is the whole table, without a copy.
+    """
+
+    def __init__(
+        self, table: BitTable, words: NDArray[np.intp] | None, backend: str | None
+    ) -> None:
+        self.words = words
+        sample = table
+        if words is not None:
+            n_rows = 64 * len(words)
+            if len(words) and words[-1] == table.n_words - 1:
+                n_rows -= 64 * table.n_words - table.n_rows  # the last word is partial
+            sample = BitTable(
+                table.schema, table.bits[:, words], table.valid[:, words], n_rows,
+                table.ranges, copy=False,
+            )
+        self.scorer = LocalScorer(sample, backend)
+
+    @classmethod
+    def of(
+        cls, table: BitTable, backend: str | None, *, whole: bool = False
+    ) -> SeedSample | None:
+        """Return the sample of a table of more than `SEED_SAMPLE_ROWS` rows.
+
+        A smaller table's seeds fit every row: then return None, or with `whole`
+        the whole table. A run on a cluster passes `whole`, so that its thousands of
+        seeding calls stay in this process, which keeps the table anyway.
+        """
+        if table.n_rows <= SEED_SAMPLE_ROWS:
+            return cls(table, None, backend) if whole else None
+        step = -(-table.n_words // (SEED_SAMPLE_ROWS // 64))
+        return cls(table, np.arange(0, table.n_words, step), backend)
+
+    def register_mask(self, name: str, mask: NDArray[np.uint64]) -> None:
+        """Register the sample's rows of a mask over every row."""
+        self.scorer.register_mask(name, mask if self.words is None else mask[self.words])
+
+    def task(self, task: Task) -> Task:
+        """Return `task` with its counts taken on the sample."""
+        return replace(task, scorer=self.scorer, _positives={})
+
+
 def _as_table(
     data: Any, target: str | None, *, n_thresholds: int, kinds: dict[str, str] | None
 ) -> BitTable:
@@ -300,12 +401,11 @@ def _as_table(
 
 
 def _discover(
-    table: BitTable, target: str, positive: str | None, options: dict[str, Any],
-    rng: np.random.Generator, started: float,
-    on_generation: Callable[[Generation], None] | None, progress: bool,
-    backend: str | None, store: Any = None, backbone_fingerprint: str | None = None,
+    scorer: Scorer, seed_sample: SeedSample | None, table: BitTable, target: str,
+    positive: str | None, options: dict[str, Any], rng: np.random.Generator,
+    started: float, on_generation: Callable[[Generation], None] | None,
+    progress: bool, store: Any = None, backbone_fingerprint: str | None = None,
 ) -> RuleSet:
-    scorer = LocalScorer(_with_target(table, target), backend)
     spec = scorer.schema.feature(target)
     labels = _labels(scorer, target, spec.values)
     known = labels != None  # noqa: E711 - elementwise comparison
@@ -314,6 +414,14 @@ def _discover(
     for number, held_out in enumerate(folds):
         scorer.register_mask(f"fit{number}", pack_bits(known & ~held_out))
         scorer.register_mask(f"validation{number}", pack_bits(held_out))
+    if seed_sample is not None:
+        seed_sample.register_mask("train", pack_bits(known))
+        for number, held_out in enumerate(folds):
+            seed_sample.register_mask(f"fit{number}", pack_bits(known & ~held_out))
+
+    def seeding(task: Task) -> Task:
+        return task if seed_sample is None else seed_sample.task(task)
+
     space = LiteralSpace.build(scorer.schema)
     pool = ConditionPool(space)
     columns = list(scorer.schema.columns_of(target))
@@ -366,7 +474,7 @@ def _discover(
             pool_rules: list[Rule] = []
             for number in range(len(folds)):
                 task = make_task(mode, classes, f"fit{number}")
-                seeds, grown, weights = _seeds(task, options)
+                seeds, grown, weights = _seeds(seeding(task), options)
                 pool_rules.extend(grown)
                 result = run_search(
                     task, Variation(task, grown, weights), seeds,
@@ -379,11 +487,11 @@ def _discover(
             limit, curve = _validated_size(fronts)
             trials.append((name, mode, classes, fronts, pool_rules, limit, curve))
         label, mode, classes, fronts, pool_rules, limit, curve = _best_trial(
-            trials, lambda name, mode, classes: make_task(mode, classes, "train")
+            trials, lambda name, mode, classes: make_task(mode, classes, "train"), seeding
         )
         # The final search on every training row, within the validated size.
         task = replace(make_task(mode, classes, "train"), max_complexity=limit)
-        seeds, grown, weights = _seeds(task, options)
+        seeds, grown, weights = _seeds(seeding(task), options)
         starts = [*seeds, *(list(genome) for front, _ in fronts for genome in front)]
         variation = Variation(task, list(dict.fromkeys([*grown, *pool_rules])), weights)
         result = run_search(
@@ -491,6 +599,8 @@ def _with_target(table: BitTable, target: str) -> BitTable:
         schema = Schema(schema.features, target=target)
         return BitTable(schema, table.bits, table.valid, table.n_rows, table.ranges,
                         copy=False)
+    # NOTE: a boolean target copies every bit column once, so the peak memory is twice
+    # the bits; on a very large table, encode the target with kinds={target: "categorical"}.
     position = schema.index(target)
     categorical = FeatureSpec(target, "categorical", values=("false", "true"),
                               allows_missing=spec.allows_missing)
@@ -582,18 +692,22 @@ def _seeds(task: Task, options: dict[str, Any]) -> Seeds:
     return seeds, pool, weights
 
 
-def _best_trial(trials: list[tuple[Any, ...]], make_task: Callable[..., Task]) -> tuple[Any, ...]:
+def _best_trial(
+    trials: list[tuple[Any, ...]], make_task: Callable[..., Task],
+    seeding: Callable[[Task], Task],
+) -> tuple[Any, ...]:
     """Pick the candidate positive class (two-class targets) whose inner folds found
     the fewest held-out errors, then fewer literals; on a tie, or without folds, the
-    class whose greedy rule set on all training rows errs least, then has fewer
-    literals and rules, then is the smaller class."""
+    class whose greedy rule set (fit on the seed sample of a large table) errs least
+    on all training rows, then has fewer literals and rules, then is the smaller
+    class."""
     if len(trials) == 1:
         return trials[0]
     ranked = []
     for position, (name, mode, classes, _, _, limit, curve) in enumerate(trials):
         held_out = curve[limit] if curve else 0
         task = make_task(name, mode, classes)
-        seed = cover_binary(task, "train", task.space.usable)[0]
+        seed = cover_binary(seeding(task), "train", task.space.usable)[0]
         error = int(task.errors([seed])[0])
         ranked.append(
             (held_out, limit or 0, error, task.complexity(seed), len(seed),

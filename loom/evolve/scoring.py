@@ -24,7 +24,7 @@ from loom.kernels import (
     score_rules,
 )
 
-__all__ = ["LocalScorer", "Scorer"]
+__all__ = ["LocalScorer", "Scorer", "rule_rows"]
 
 Words = NDArray[np.uint64]
 Counts = NDArray[np.int64]
@@ -145,21 +145,33 @@ class LocalScorer:
 
     def rule_rows(self, rule: NDArray[np.int32], conditions: Conditions) -> Words:
         """Return the rows where a conjunction of literal codes is true."""
-        table = self.table
-        rows = table.rows()
-        n_columns = table.n_columns
-        condition_rows = None
-        for code in rule:
-            if code < 0:
-                continue
-            column = int(code) >> 1
-            if column >= n_columns:
-                if condition_rows is None:
-                    condition_rows = cardinality_rows(table, conditions, self.backend)
-                rows = rows & condition_rows[code & 1][column - n_columns]
-            elif code & 1:
-                feature = table.schema.column_feature32[column]
-                rows = rows & table.valid[feature] & ~table.bits[column]
-            else:
-                rows = rows & table.bits[column]
-        return rows
+        return rule_rows(self.table, rule, conditions, self.backend)
+
+
+def rule_rows(
+    table: BitTable, rule: NDArray[np.int32], conditions: Conditions,
+    backend: str | None = None,
+) -> Words:
+    """Return the rows of `table` where a conjunction of literal codes is true.
+
+    Codes as in `loom.kernels.score_rules`: ``2 * c`` for column ``c``, ``2 * c + 1``
+    for its negation (true where the feature is known and the bit is clear), codes
+    from ``2 * n_columns`` on for `conditions`, and -1 for padding.
+    """
+    rows = table.rows()
+    n_columns = table.n_columns
+    condition_rows = None
+    for code in rule:
+        if code < 0:
+            continue
+        column = int(code) >> 1
+        if column >= n_columns:
+            if condition_rows is None:
+                condition_rows = cardinality_rows(table, conditions, backend)
+            rows = rows & condition_rows[code & 1][column - n_columns]
+        elif code & 1:
+            feature = table.schema.column_feature32[column]
+            rows = rows & table.valid[feature] & ~table.bits[column]
+        else:
+            rows = rows & table.bits[column]
+    return rows
