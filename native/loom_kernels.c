@@ -578,6 +578,25 @@ static PyObject *py_xnor_gemm(PyObject *self, PyObject *const *args, Py_ssize_t 
         take(&buffers, args[5], 2, 4, 1, "out", 0, &out))
         goto done;
     const int64_t n_words = dimension(&buffers, a, 1), n_b = dimension(&buffers, b, 0);
+    const int64_t n_a = dimension(&buffers, a, 0);
+    if (n_words > 0 && n_bits % 64) {
+        /* Padding bits past n_bits must be zero, or they would count as differences. */
+        const uint64_t padding = ~(((uint64_t)1 << (n_bits % 64)) - 1);
+        const uint64_t *words[2] = {a, b};
+        const int64_t rows[2] = {n_a, n_b};
+        const char *names[2] = {"a", "b"};
+        for (int m = 0; m < 2; m++) {
+            for (int64_t r = 0; r < rows[m]; r++) {
+                if (words[m][r * n_words + n_words - 1] & padding) {
+                    PyErr_Format(PyExc_ValueError,
+                                 "%s has padding bits set past bit %lld in row %lld; clear "
+                                 "them",
+                                 names[m], (long long)(n_bits - 1), (long long)r);
+                    goto done;
+                }
+            }
+        }
+    }
     const int isa = active_isa;
 #ifdef LOOM_X86
     const int64_t padded = (n_b + 15) / 16 * 16;

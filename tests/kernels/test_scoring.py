@@ -469,3 +469,14 @@ def test_backend_variable_picks_backend(monkeypatch: pytest.MonkeyPatch) -> None
         InvalidParameterError, match="LOOM_KERNEL_BACKEND must be one of"
     ):
         loom.kernels.backend()
+
+
+@pytest.mark.parametrize("name", ["c", "numba", "numpy"])
+def test_xnor_rejects_padding_bits(name: str) -> None:
+    if name not in available_backends():
+        pytest.skip(f"the {name} backend is not available")
+    a = pack_signs(np.ones((3, 70)))
+    b = pack_signs(np.ones((2, 70)))
+    a[1, -1] |= np.uint64(1 << 40)  # bit 104 of row 1, past bit 69
+    with pytest.raises(InvalidParameterError, match="a has padding bits set past"):
+        xnor_matmul(a, b, 70, backend=name)
