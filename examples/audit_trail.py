@@ -3,7 +3,8 @@
 Usage: python examples/audit_trail.py [FILE.csv TARGET]
 
 Without arguments it uses the tic-tac-toe endgame boards that Loom generates. The
-store, the Markdown report and the JSONL export are written to the current folder.
+store (audit_trail.db), the Markdown report and the JSONL export are written to the
+current folder.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def main(argv: list[str]) -> None:
 
     # Five folds are the scenarios a rule must stay reliable across.
     scenarios = fold_scenarios(table, 5, random_state=0)
-    with CrystalStore("crystals.db") as store:
+    with CrystalStore("audit_trail.db") as store:
         model = loom.discover(table, target, store=store, scenarios=scenarios,
                               random_state=0)
         loom.discover_invariants(table, store=store, scenarios=scenarios)

@@ -12,7 +12,12 @@ __all__ = ["register"]
 def register(subparsers: Any) -> None:
     """Add ``loom bench`` and its benchmarks to the command line."""
     parser = subparsers.add_parser(
-        "bench", help="run a benchmark", description=__doc__.splitlines()[0]
+        "bench",
+        help="run a benchmark",
+        description=(
+            "Run a benchmark; each prints ratios against a baseline measured in the "
+            "same run."
+        ),
     )
     targets = parser.add_subparsers(title="benchmarks", metavar="BENCHMARK")
     kernels = targets.add_parser(

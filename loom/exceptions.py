@@ -34,6 +34,7 @@ keeps working::
     ├── ForeignCrystalWarning               crystals from another data set or backbone
     ├── GradientWarning                     exploding or vanishing gradients in training
     ├── KernelBackendWarning                the C kernels did not load; Numba serves
+    ├── NumericTargetWarning                a target of many numbers read as classes
     └── UnseenValueWarning                  a value the schema does not know
 """
 
@@ -60,6 +61,7 @@ __all__ = [
     "LoomWarning",
     "MemoryLimitError",
     "MissingDependencyError",
+    "NumericTargetWarning",
     "NotAStoreError",
     "OutputError",
     "StoreCorruptError",
@@ -204,6 +206,11 @@ class ConstantFeatureWarning(LoomWarning):
 
 class KernelBackendWarning(LoomWarning):
     """The C kernels are not available, so a slower backend serves."""
+
+
+class NumericTargetWarning(LoomWarning):
+    """A target whose many values all read as numbers is treated as that many
+    classes."""
 
 
 class UnseenValueWarning(LoomWarning):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# The real data sets: LOOM_DATASETS, else ../shared/datasets beside the checkout.
+DATASETS = Path(
+    os.environ.get("LOOM_DATASETS")
+    or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
 
 
 @pytest.fixture

@@ -94,7 +94,11 @@ def read_checkpoint(
                 with stored:
                     arrays = {key: stored[key] for key in stored.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        msg = f"{str(source)!r} is not a saved network (.npz archive): {err}."
+        # NumPy's own message may advise allow_pickle, which is unsafe here.
+        msg = (
+            f"{str(source)!r} is not a saved network: BinaryNetwork.save writes an "
+            f".npz archive, and this file is not one ({type(err).__name__})."
+        )
         raise CheckpointError(msg) from err
     if arrays is None:
         msg = f"{str(source)!r} is not a saved network: it holds a single array."

@@ -30,7 +30,7 @@ from loom.crystal.records import (
 )
 from loom.crystal.store import CrystalStore
 from loom.crystal.verification import Problem, Verification, verify
-from loom.exceptions import InvalidParameterError
+from loom.exceptions import InvalidParameterError, OutputError
 
 __all__ = [
     "CSV_COLUMNS",
@@ -126,9 +126,13 @@ def export_file(
     The file is UTF-8 with ``\\n`` line ends. See `export` for the parameters.
     """
     target = Path(os.fspath(path))
-    handle, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-    )
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+    except OSError as err:
+        msg = f"cannot write the export to {str(target)!r}: {err.strerror or err}."
+        raise OutputError(msg) from err
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             count = export(store, stream, format=format, crystal=crystal)

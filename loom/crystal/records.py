@@ -21,7 +21,7 @@ from loom.constraints.serialize import canonical_json, from_dict
 from loom.crystal.evidence import Evidence
 from loom.data.schema import Schema
 from loom.data.table import BitTable
-from loom.exceptions import InvalidParameterError
+from loom.exceptions import InvalidParameterError, LoomError, StoreCorruptError
 
 __all__ = [
     "EVENT_KINDS",
@@ -225,6 +225,17 @@ class Crystal:
 
     @classmethod
     def _from_row(cls, row: Sequence[Any]) -> Crystal:
+        try:
+            return cls._parse_row(row)
+        except (KeyError, TypeError, ValueError, LoomError) as err:
+            msg = (
+                f"the record of crystal {str(row[0])!r} is damaged ({err!r}); run "
+                "'loom audit verify' on the store to see what changed."
+            )
+            raise StoreCorruptError(msg) from err
+
+    @classmethod
+    def _parse_row(cls, row: Sequence[Any]) -> Crystal:
         seq, record, time, ended = row
         data = json.loads(record)
         fields = data["crystal"]

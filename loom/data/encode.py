@@ -179,8 +179,12 @@ def check_target(spec: FeatureSpec, source: str, n_rows: int) -> None:
     if n_classes >= 2:
         return
     if n_rows == 0:
-        found = f"{source} has no rows"
-    elif not spec.values:
+        msg = (
+            f"{source} has no data rows, so target {spec.name!r} has no classes; a "
+            "classifier needs rows of at least two classes."
+        )
+        raise TargetError(msg)
+    if not spec.values:
         found = "every value is missing"
     else:
         found = f"its only value is {spec.values[0]!r}"

@@ -186,7 +186,7 @@ class CsvFile:
                         f"{self.source} is not valid {self.encoding}: byte 0x{value.hex()}"
                         f" at line {lines + 1}, column {bad - start + 1} cannot be "
                         "decoded. Pass the file's encoding, e.g. encoding='latin-1' or "
-                        "encoding='cp1252'."
+                        "encoding='cp1252' (loom discover --encoding latin-1)."
                     )
                     return DataError(msg)
                 newlines += block.count(b"\n")

@@ -229,6 +229,8 @@ class BitTable:
             msg = f"from_frame needs a pandas DataFrame, got {type(frame).__name__}."
             raise InvalidParameterError(msg)
         frame = _with_string_names(frame)
+        if target is not None and not isinstance(target, str):
+            target = str(target)  # column names became strings above
         options = _options(
             kinds, n_thresholds, thresholds, missing_values, max_integer_categories,
             memory_limit,
@@ -581,7 +583,11 @@ class BitTable:
                     with stored:
                         arrays = {key: stored[key] for key in stored.files}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            msg = f"{str(source)!r} is not a saved BitTable (.npz): {err}."
+            # NumPy's own message may advise allow_pickle, which is unsafe here.
+            msg = (
+                f"{str(source)!r} is not a saved BitTable: BitTable.save writes an "
+                f".npz archive, and this file is not one ({type(err).__name__})."
+            )
             raise DataError(msg) from err
         if arrays is None:
             msg = (

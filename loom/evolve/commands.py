@@ -119,11 +119,18 @@ def _register_discover(subparsers: Any) -> None:
         help="random seed of the search and the hold-out split (default: 0)",
     )
     parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of FILE, such as latin-1 (default: utf-8)",
+    )
+    parser.add_argument(
         "--generations",
         type=_integer(0),
         default=150,
         metavar="N",
-        help="maximum number of generations (default: 150)",
+        help="most generations of each search: the final one, and half as many in "
+        "each inner fold (default: 150)",
     )
     parser.add_argument(
         "--max-rules",
@@ -197,7 +204,7 @@ def _run_discover(arguments: argparse.Namespace) -> int:
         from loom.evolve.plots import require_matplotlib
 
         require_matplotlib()  # fail before a long search, not after it
-    frame, full = _read(arguments.file, arguments.target)
+    frame, full = _read(arguments.file, arguments.target, arguments.encoding)
     kinds = {spec.name: spec.kind for spec in full.schema.features}
     train, holdout = _split_rows(
         full, arguments.target, arguments.holdout, arguments.seed
@@ -259,7 +266,7 @@ def _connect(arguments: argparse.Namespace) -> Iterator[Any]:
         client.close()
 
 
-def _read(path: str, target: str) -> tuple[pd.DataFrame, BitTable]:
+def _read(path: str, target: str, encoding: str) -> tuple[pd.DataFrame, BitTable]:
     """Return the file's text cells and its encoding with `target` as the target.
 
     Encoding the whole file first reports bad cells with their line numbers, and
@@ -268,7 +275,7 @@ def _read(path: str, target: str) -> tuple[pd.DataFrame, BitTable]:
     # NOTE: the hold-out split needs the cells, so the whole file is read as text; a
     # file larger than memory needs BitTable.from_csv (chunked) and loom.discover.
     try:
-        frame, _ = read_csv(path)
+        frame, _ = read_csv(path, encoding=encoding)
         if target not in frame.columns:
             listed = ", ".join(repr(str(name)) for name in frame.columns)
             msg = (
@@ -276,7 +283,7 @@ def _read(path: str, target: str) -> tuple[pd.DataFrame, BitTable]:
                 f"{listed}. Pass one of them with --target."
             )
             raise TargetError(msg)
-        table = BitTable.from_csv(path, target)
+        table = BitTable.from_csv(path, target, encoding=encoding)
     except OSError as err:
         if isinstance(err, DataError):
             raise
@@ -341,6 +348,11 @@ def _save(model: RuleSet, path: str) -> None:
         raise OutputError(msg) from err
 
 
+def _count(number: int, word: str, plural: str | None = None) -> str:
+    """Return "1 rule", "2 rules": a count with its noun."""
+    return f"{number} {word if number == 1 else plural or word + 's'}"
+
+
 def format_report(model: RuleSet, *, source: str) -> str:
     """Return the rules as a table with their statistics, then the model's size and
     its accuracy as recorded in ``model.info["accuracy"]``."""
@@ -353,9 +365,11 @@ def format_report(model: RuleSet, *, source: str) -> str:
             f"Decision list for {model.target!r} (the first rule that matches decides)"
         )
     lines = [f"{head}:", "", _rule_table(model), ""]
+    searches = model.info.get("searches", 1)
     lines.append(
-        f"{len(model.rules)} rules, {model.n_literals} literals, "
-        f"{model.info.get('generations', 0)} generations."
+        f"{_count(len(model.rules), 'rule')}, {_count(model.n_literals, 'literal')}, "
+        f"{_count(model.info.get('generations', 0), 'generation')} over "
+        f"{_count(searches, 'search', 'searches')} (inner folds and the final one)."
     )
     lines.append(_accuracy_line(model.info.get("accuracy"), source))
     return "\n".join(lines)
@@ -498,8 +512,8 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     )
     print(model)
     print(
-        f"{len(model.rules)} rules, {model.n_literals} literals, accuracy "
-        f"{accuracy:.3f} on all 958 boards."
+        f"{_count(len(model.rules), 'rule')}, {_count(model.n_literals, 'literal')}, "
+        f"accuracy {accuracy:.3f} on all 958 boards."
     )
     sys.stdout.flush()
     print(f"demo took {seconds:.1f} s", file=sys.stderr)

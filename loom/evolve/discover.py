@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
@@ -37,13 +38,15 @@ from loom.evolve.seeding import (
     literal_scores,
 )
 from loom.evolve.task import Genome, Rule, Task
-from loom.exceptions import InvalidParameterError, TargetError
+from loom.exceptions import InvalidParameterError, NumericTargetWarning, TargetError
 from loom.kernels.config import thread_limit
 
 __all__ = ["discover"]
 
 logger = logging.getLogger(__name__)
 
+# A target of more distinct values than this, all numbers, draws a warning.
+MAX_NUMERIC_CLASSES = 20
 # Fewer training rows than this leave no validation split: every row fits.
 MIN_ROWS_FOR_VALIDATION = 30
 # Tables with more rows fit their greedy seeds on a sample of about this many rows
@@ -393,7 +396,24 @@ def _as_table(
     if len(spec.values) < 2:
         msg = f"target {name!r} has {len(spec.values)} class(es); a classifier needs two."
         raise TargetError(msg)
+    if len(spec.values) > MAX_NUMERIC_CLASSES and all(
+        _is_number_text(value) for value in spec.values
+    ):
+        msg = (
+            f"target {name!r} has {len(spec.values)} distinct values that all read as "
+            f"numbers; each is treated as a class. Loom predicts classes: bin a "
+            f"numeric target into a few classes first."
+        )
+        warnings.warn(msg, NumericTargetWarning, stacklevel=3)
     return table
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -461,6 +481,21 @@ def _discover(
         labels_to_try = [None]
         modes = [("multiclass", columns)]
 
+    if space.usable.size == 0:
+        # No feature gives a literal (all constant, or only the target): the model is
+        # the default class alone, which a rule set may be.
+        logger.warning("no feature of the table gives a literal; the model is the default")
+        mode, classes = modes[0]
+        task = make_task(mode, classes, "train")
+        model = _build_model(task, [], table, target, labels_to_try[0])
+        model.info.update(
+            {"options": dict(options), "positive": labels_to_try[0], "generations": 0,
+             "searches": 0, "stopped": "no literals", "train_rows": int(known.sum()),
+             "dataset_fingerprint": table.fingerprint,
+             "schema_fingerprint": table.schema.fingerprint}
+        )
+        return model
+
     budget = options["time_budget"]
     stages = len(folds) * len(modes) + 1
     callback = _progress_callback(on_generation, progress, stages * options["n_generations"])
@@ -502,9 +537,11 @@ def _discover(
     finally:
         if hasattr(callback, "close"):
             callback.close()
-    chosen = _center_thresholds(task, _prefer_equalities(task, _choose(result.front, limit)))
+    picked = _choose(result.front, limit)
+    chosen = _center_thresholds(task, _prefer_equalities(task, picked))
     model = _build_model(task, [*task.fixed, *chosen], table, target, label)
-    model.front = _front_figures(result.front, chosen, curve, task)
+    # The front marks the member picked; its final form may read differently.
+    model.front = _front_figures(result.front, picked, curve, task)
     model.history = [asdict(record) for record in history]
     model.info.update(
         {
@@ -513,6 +550,7 @@ def _discover(
             "validated_literals": limit,
             "stopped": result.stopped,
             "generations": len(history),
+            "searches": stages,
             "train_rows": int(known.sum()),
             "dataset_fingerprint": table.fingerprint,
             "schema_fingerprint": table.schema.fingerprint,

@@ -115,7 +115,8 @@ def discover_invariants(
         An invariant must hold on at least `min_support` rows with a confidence of
         at least `min_confidence`.
     max_invariants : int, default=50
-        The most invariants returned, best lower bound first.
+        The most invariants returned: implications first (best lower bound first),
+        then at-most-one groups.
     population_size, n_generations : int, default=96, 40
         NSGA-II settings of the search for longer antecedents.
     random_state : int, Generator or None, default=0
@@ -153,6 +154,13 @@ def discover_invariants(
     if not 0.0 < float(min_confidence) <= 1.0:
         msg = f"min_confidence must be in (0, 1], got {min_confidence!r}."
         raise InvalidParameterError(msg)
+    for name, value, low in (
+        ("min_support", min_support, 0), ("max_invariants", max_invariants, 0),
+        ("population_size", population_size, 4), ("n_generations", n_generations, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            msg = f"{name} must be an int >= {low}, got {value!r}."
+            raise InvalidParameterError(msg)
     rng = np.random.default_rng(random_state)
     saved = random.getstate()
     random.seed(int(rng.integers(2**63)))
@@ -172,7 +180,8 @@ def discover_invariants(
     invariants = _select(
         search, found, min_support, min_confidence, max_invariants, members
     )
-    invariants.extend(groups)
+    # The groups come after the implications, within the same limit.
+    invariants.extend(groups[: max(0, max_invariants - len(invariants))])
     if store is not None:
         from loom.evolve.crystals import crystallize_constraints
 
@@ -340,6 +349,8 @@ def _select(
     )
     seen: set[tuple[Code, ...]] = set()
     for item, (applies, holds) in ranked:
+        if len(kept) >= limit:
+            break
         item = _normal(search, item)
         if len(item) == 2:
             # `a -> b` and `not b -> not a` say the same: keep the one with fewer
@@ -372,8 +383,6 @@ def _select(
                 _bound(applies, holds),
             )
         )
-        if len(kept) >= limit:
-            break
     kept.sort(key=lambda inv: (-inv.lower_bound, -inv.support, str(inv.constraint)))
     return kept
 

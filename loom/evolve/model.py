@@ -41,7 +41,12 @@ from loom.constraints.parser import parse, parse_rules
 from loom.data.bits import unpack_bits
 from loom.data.schema import Schema, label_value
 from loom.data.table import BitTable
-from loom.exceptions import DataError, DataFileNotFoundError, UnseenValueWarning
+from loom.exceptions import (
+    ConstraintError,
+    DataError,
+    DataFileNotFoundError,
+    UnseenValueWarning,
+)
 
 __all__ = ["ModelRule", "RuleSet"]
 
@@ -374,7 +379,7 @@ class RuleSet:
                     f"format {FORMAT}."
                 )
                 raise DataError(msg)
-            return cls(
+            model = cls(
                 target=data["target"],
                 classes=tuple(data["classes"]),
                 kind=data["kind"],
@@ -389,6 +394,29 @@ class RuleSet:
         except (KeyError, TypeError) as err:
             msg = f"not a saved rule set: missing or malformed field {err}."
             raise DataError(msg) from err
+        model._check_rules()
+        return model
+
+    def _check_rules(self) -> None:
+        """Raise if a rule names a feature or value its schema does not have (a rules
+        file edited by hand): evaluating on a table of no rows resolves every atom."""
+        empty = BitTable(
+            self.schema,
+            np.zeros((self.schema.n_columns, 0), dtype=np.uint64),
+            np.zeros((self.schema.n_features, 0), dtype=np.uint64),
+            0,
+        )
+        for number, rule in enumerate(self.rules, start=1):
+            try:
+                evaluate(rule.condition, empty)
+            except ConstraintError as err:
+                msg = f"rule r{number} does not fit the model's schema: {err}"
+                raise DataError(msg) from err
+        for label in (*(rule.prediction for rule in self.rules), self.default.prediction):
+            if label not in self.classes:
+                known = ", ".join(repr(c) for c in self.classes)
+                msg = f"a rule predicts {label!r}, which is not a class ({known})."
+                raise DataError(msg)
 
     @classmethod
     def from_json(cls, text: str) -> RuleSet:

@@ -173,10 +173,18 @@ def plot_progress(model: RuleSet, path: str | os.PathLike[str] | None = None) ->
 
     figure = Figure(figsize=(7.5, 6.4), layout="constrained")
     error_axes, size_axes, front_axes = figure.subplots(3, 1, sharex=True)
+    # The history holds every search (inner folds, then the final one on all
+    # training rows); only the final search's errors are on the training rows.
     history = model.history
+    starts = [i for i, record in enumerate(history) if record["number"] == 1]
+    if starts:
+        history = history[starts[-1] :]
     fit_rows = int(model.info.get("train_rows") or 0)
     scale = _scale(fit_rows)
-    title = f"Search progress for {model.target!r}\n{len(history)} generations"
+    title = (
+        f"Search progress for {model.target!r}\nfinal search: "
+        f"{len(history)} generations"
+    )
     reason = _STOP_REASONS.get(str(model.info.get("stopped")))
     if reason:
         title += f", {reason}"

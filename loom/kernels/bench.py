@@ -191,13 +191,27 @@ def overhead_case(results: dict[str, object]) -> None:
         print(f"  {name:6s} {seconds * 1e6:6.1f} us per call")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"must be an int >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to `parser`."""
     parser.add_argument(
         "--quick", action="store_true", help="smaller tables: 1e6 rows, no 1e8-row case"
     )
     parser.add_argument(
-        "--threads", type=int, default=None, help="threads per call (default: all CPUs)"
+        "--threads",
+        type=_positive,
+        default=None,
+        help="threads per call, >= 1 (default: all CPUs)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print a JSON object of every figure last"

@@ -50,20 +50,34 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--conflicts",
-        type=int,
+        type=_positive(int),
         default=None,
         metavar="N",
-        help="budget: solver conflicts per query (default: none)",
+        help="budget: solver conflicts per query, >= 1 (default: none)",
     )
     parser.add_argument(
         "--seconds",
-        type=float,
+        type=_positive(float),
         default=None,
         metavar="S",
-        help="budget: seconds per query (default: none)",
+        help="budget: seconds per query, > 0 (default: none)",
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     parser.set_defaults(handler=run)
+
+
+def _positive(kind: type) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            msg = f"must be a number > 0, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return convert
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -101,19 +115,23 @@ def _open(path: Path, fingerprint: str | None, stack: ExitStack) -> tuple[Any, A
         from loom.crystal import CrystalStore
 
         store = stack.enter_context(CrystalStore(path, create=False))
+        schemas = sorted({c.schema_fingerprint for c in store.active()})
         if fingerprint is None:
+            if len(schemas) > 1:
+                listed = ", ".join(f[:12] for f in schemas)
+                msg = (
+                    f"the store's active crystals refer to {len(schemas)} schemas "
+                    f"({listed}); pick one with --schema FINGERPRINT (a prefix will do)."
+                )
+                raise InvalidParameterError(msg)
             return store, None
-        matches = sorted(
-            {
-                c.schema_fingerprint
-                for c in store.active()
-                if c.schema_fingerprint.startswith(fingerprint)
-            }
-        )
+        matches = [f for f in schemas if f.startswith(fingerprint)]
         if len(matches) != 1:
+            listed = ", ".join(f[:12] for f in schemas) or "none"
+            advice = "a longer prefix" if matches else "one of them"
             msg = (
-                f"--schema {fingerprint!r} matches {len(matches)} schemas of the "
-                "store's active crystals; give a longer prefix."
+                f"--schema {fingerprint!r} matches {len(matches)} of the schemas of the "
+                f"store's active crystals ({listed}); give {advice}."
             )
             raise InvalidParameterError(msg)
         schema = store.schema(matches[0])

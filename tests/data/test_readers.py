@@ -226,15 +226,20 @@ def test_read_unknown_target_lists_columns(tmp_path: Path) -> None:
     [
         ("x,y\na,p\nb,p\n", "its only value is 'p'"),
         ("x,y\na,\nb,?\n", "every value is missing"),
-        ("x,y\n", "has no rows"),
     ],
-    ids=["one-value", "all-missing", "no-rows"],
+    ids=["one-value", "all-missing"],
 )
 def test_read_one_class_target_rejected(tmp_path: Path, text: str, found: str) -> None:
     path = write_csv(tmp_path, text)
     with pytest.raises(
         TargetError, match=rf"target 'y' has one class \(.*{found}.*\); a classifier"
     ):
+        BitTable.from_csv(path, "y")
+
+
+def test_read_header_only_target_rejected(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "x,y\n")
+    with pytest.raises(TargetError, match=r"has no data rows, so target 'y' has no"):
         BitTable.from_csv(path, "y")
 
 

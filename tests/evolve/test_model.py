@@ -278,3 +278,20 @@ def test_predict_unseen_value_is_quiet(model: loom.RuleSet) -> None:
     # Warnings are errors under pytest here, so a warning would fail this call.
     predicted = model.predict(rows)
     assert predicted.tolist() == ["low", "high"]
+
+
+def test_load_rejects_edited_value(model: loom.RuleSet, tmp_path: Path) -> None:
+    path = tmp_path / "rules.loom"
+    model.save(path)
+    text = path.read_text(encoding="utf-8")
+    feature, value = next(
+        (literal.feature, literal.value)
+        for rule in model.rules
+        for literal in loom.constraints.walk(rule.condition)
+        if isinstance(literal, loom.constraints.Compare) and isinstance(literal.value, str)
+    )
+    edited = text.replace(f"{feature} = {value}", f"{feature} = never_seen", 1)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+    with pytest.raises(loom.DataError, match="does not fit the model's schema"):
+        loom.RuleSet.load(path)
