@@ -667,7 +667,7 @@ def _folds(
     rng: np.random.Generator,
 ) -> list[NDArray[np.bool_]]:
     """Split the rows with a known label into `n_folds` held-out parts, stratified by
-    class; none when there are too few rows or fewer than 2 folds."""
+    class. There are none with too few rows or fewer than 2 folds."""
     known = labels != None  # noqa: E711 - elementwise comparison
     if n_folds < 2 or known.sum() < MIN_ROWS_FOR_VALIDATION:
         return []

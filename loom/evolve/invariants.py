@@ -246,7 +246,7 @@ class _Search:
         return [self.cache[item] for item in implications]
 
     def valid(self, item: Sequence[Code]) -> bool:
-        """An implication between literals of distinct features, antecedent sorted."""
+        """Return whether an item is an implication between literals of distinct features."""
         features = [self.space.feature[code >> 1] for code in item]
         return len(set(features)) == len(features) and len(item) >= 2
 
@@ -353,7 +353,7 @@ def _select(
             break
         item = _normal(search, item)
         if len(item) == 2:
-            # `a -> b` and `not b -> not a` say the same: keep the one with fewer
+            # `a -> b` and `not b -> not a` are equivalent: keep the one with fewer
             # negations (counted on its own rows).
             other = _normal(search, (item[1] ^ 1, item[0] ^ 1))
             if _negations(other) < _negations(item):
@@ -373,7 +373,7 @@ def _select(
             seen.add(contrapositive)
             chosen.append((frozenset(contrapositive[:-1]), contrapositive[-1]))
         if _in_group(search, item, groups):
-            continue  # the group says it; it still rules out longer forms
+            continue  # the group states it; it still rules out longer forms
         kept.append(
             Invariant(
                 _constraint(search, item),
@@ -414,7 +414,7 @@ def _in_group(
     search: _Search, item: tuple[Code, ...], groups: list[frozenset[Code]]
 ) -> bool:
     """Whether ``a -> not b`` (``b`` an equality, written ``b != v`` or as the other
-    value of a two-valued feature) says what an at-most-one group over a and b says."""
+    value of a two-valued feature) states what an at-most-one group over a and b states."""
     if len(item) != 2 or item[0] & 1:
         return False
     first, conclusion = item
