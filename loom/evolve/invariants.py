@@ -246,7 +246,7 @@ class _Search:
         return [self.cache[item] for item in implications]
 
     def valid(self, item: Sequence[Code]) -> bool:
-        """Return whether an item is an implication between literals of distinct features."""
+        """Return whether an item links literals of distinct features."""
         features = [self.space.feature[code >> 1] for code in item]
         return len(set(features)) == len(features) and len(item) >= 2
 
@@ -413,8 +413,11 @@ def _constraint(search: _Search, item: tuple[Code, ...]) -> Constraint:
 def _in_group(
     search: _Search, item: tuple[Code, ...], groups: list[frozenset[Code]]
 ) -> bool:
-    """Whether ``a -> not b`` (``b`` an equality, written ``b != v`` or as the other
-    value of a two-valued feature) states what an at-most-one group over a and b states."""
+    """Return whether ``a -> not b`` restates an at-most-one group over a and b.
+
+    ``b`` is an equality, written ``b != v`` or as the other value of a two-valued
+    feature.
+    """
     if len(item) != 2 or item[0] & 1:
         return False
     first, conclusion = item
