@@ -1,10 +1,11 @@
 """`loom.discover`: from a table and a target to a `RuleSet`, end to end.
 
-The steps: encode the data; split the rows with a known target into fitting and
-validation rows (stratified, seeded); seed a population with greedy covering and
-cardinality candidates; evolve with NSGA-II on the fitting rows; pick one member of the
-final Pareto front by its validation error; compute the statistics of its rules on all
-training rows.
+The steps: encode the data and split the rows with a known target into stratified,
+seeded inner folds. For each fold, seed a population with greedy covering and
+cardinality candidates and evolve it with NSGA-II on the other folds, then score its
+Pareto front on the fold. The fewest held-out errors summed over the folds fix the
+model's size. A final search on every training row returns its front member of that
+size, and the statistics of its rules are counted on all training rows.
 """
 
 from __future__ import annotations
@@ -667,7 +668,7 @@ def _folds(
     rng: np.random.Generator,
 ) -> list[NDArray[np.bool_]]:
     """Split the rows with a known label into `n_folds` held-out parts, stratified by
-    class. There are none with too few rows or fewer than 2 folds."""
+    class. Too few rows, or fewer than 2 folds, give no parts."""
     known = labels != None  # noqa: E711 - elementwise comparison
     if n_folds < 2 or known.sum() < MIN_ROWS_FOR_VALIDATION:
         return []
