@@ -419,7 +419,7 @@ def _accuracy_line(accuracy: dict[str, Any] | None, source: str) -> str:
         )
     return (
         f"Training accuracy: {value:.3f} on {rows} rows; too few rows were left for "
-        "a validation split."
+        "inner folds."
     )
 
 

@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 # A target of more distinct values than this, all numbers, draws a warning.
 MAX_NUMERIC_CLASSES = 20
-# Fewer training rows than this leave no validation split: every row fits.
+# Fewer training rows than this leave no inner folds: the final search alone runs.
 MIN_ROWS_FOR_VALIDATION = 30
 # Tables with more rows fit their greedy seeds on a sample of about this many rows
 # (see `SeedSample`); the search itself counts every row.
